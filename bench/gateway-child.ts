@@ -1,0 +1,42 @@
+// The gateway in its own process, configured as an operator would, logging nothing.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGateway } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import { silentLogger } from '../src/log.js';
+import { freePort } from '../test/helpers/gateway.js';
+import { serveInChild } from './child.js';
+
+export interface GatewayChildInfo {
+  origin: string;
+  secret: string;
+}
+
+serveInChild<{ host: string; proxmoxCaPem: string }, GatewayChildInfo>(async ({ host, proxmoxCaPem }) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'pvnc-bench-'));
+  const caFile = join(workDir, 'proxmox-ca.pem');
+  await writeFile(caFile, proxmoxCaPem);
+  const secret = randomBytes(32).toString('hex');
+  const loaded = loadConfig({
+    env: {
+      PROXMOXVNC_AUTHORIZATION: secret,
+      PROXMOXVNC_ROUTER_IP: host,
+      PROXMOXVNC_ROUTER_PORT: String(await freePort(host)),
+      PROXMOXVNC_PUBLIC_HOST: host,
+      PROXMOXVNC_PROXMOX_CA_FILE: caFile,
+    },
+    flags: {},
+  });
+  if ('problems' in loaded) throw new Error(`gateway config: ${loaded.problems.join('; ')}`);
+  const gateway = await createGateway(loaded.config, silentLogger);
+  await gateway.listen();
+  return {
+    info: { origin: gateway.publicOrigin, secret },
+    async stop() {
+      await gateway.close(0);
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+});

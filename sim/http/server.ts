@@ -1,0 +1,44 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { SimState } from '../state.js';
+import type { TlsMaterial } from '../tls.js';
+import { dispatch } from './dispatch.js';
+import { readParams, writeAnswer, writeRawAnswer, type Exchange } from './exchange.js';
+import { TAKEN_OVER, type Route } from './route.js';
+
+function urlOf(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'https://pve');
+  } catch {
+    return new URL('https://pve/');
+  }
+}
+
+/** pveproxy's front: HTTPS, plain requests and websocket upgrades through the same checks. */
+export function createApiServer(state: SimState, routes: Route[], tls: TlsMaterial): Server {
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    const url = urlOf(req);
+    const exchange: Exchange = { method: req.method ?? 'GET', url, headers: req.headers, upgrade: null };
+    dispatch(state, routes, exchange, () => readParams(req, url))
+      .then((answer) => {
+        if (answer !== TAKEN_OVER) writeAnswer(res, answer);
+      })
+      .catch(() => res.destroy());
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const url = urlOf(req);
+    const exchange: Exchange = { method: req.method ?? 'GET', url, headers: req.headers, upgrade: { socket, head } };
+    dispatch(state, routes, exchange, async () => Object.fromEntries(url.searchParams))
+      .then((answer) => {
+        if (answer !== TAKEN_OVER) writeRawAnswer(socket, answer);
+      })
+      .catch(() => socket.destroy());
+  });
+
+  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('tlsClientError', () => undefined);
+  return server;
+}

@@ -1,0 +1,67 @@
+/** The knobs of the simulator that are not inventory: Proxmox release, durations and faults. */
+
+/** `current`: PVE 8.4/9.x behaviour; `7`: PVE 7 (and older 8/9) behaviour. */
+export type Release = 'current' | '7';
+
+/** Every time limit Proxmox applies, in milliseconds; Proxmox's own values by default. */
+export interface Durations {
+  /** How long a vncproxy listener waits for its one connection. */
+  listenerWaitMs: number;
+  /** A VNC ticket is valid while -vncTicketSkewMs < age < vncTicketLifetimeMs. */
+  vncTicketLifetimeMs: number;
+  vncTicketSkewMs: number;
+  /** A login ticket (and its CSRF token) is valid while -ticketSkewMs < age < ticketLifetimeMs. */
+  ticketLifetimeMs: number;
+  ticketSkewMs: number;
+  /** The guest's VNC password expires this long after vncproxy set it. */
+  passwordExpiryMs: number;
+  /** A console relay with no byte in either direction for this long is cut. */
+  relayIdleMs: number;
+  /** A wrong login is answered only after this delay. */
+  loginFailureDelayMs: number;
+  /** A vncwebsocket whose listener is gone gets no answer; its socket is closed after this long. */
+  hungSocketCloseMs: number;
+}
+
+export const defaultDurations: Durations = {
+  listenerWaitMs: 10_000,
+  vncTicketLifetimeMs: 40_000,
+  vncTicketSkewMs: 20_000,
+  ticketLifetimeMs: 7_200_000,
+  ticketSkewMs: 300_000,
+  passwordExpiryMs: 30_000,
+  relayIdleMs: 900_000,
+  loginFailureDelayMs: 3_000,
+  hungSocketCloseMs: 30_000,
+};
+
+/** Makes one route fail: `match` is a route name (e.g. `qemu.vncproxy`) or a regex on the API path. */
+export interface RouteFailure {
+  match: string;
+  status: number;
+  message?: string;
+}
+
+/** Misbehaviour injected for tests. */
+export interface Faults {
+  /** Every API answer is delayed by this many milliseconds. */
+  delayMs: number;
+  failRoutes: RouteFailure[];
+  /** Console websockets are closed after this many bytes towards the client (null: never). */
+  dropWebsocketAfterBytes: number | null;
+  /** Every login fails (after the usual delay). */
+  refuseLogins: boolean;
+  /** Builtin console backend: stream bulk framebuffer data (benchmarks). Read at start only. */
+  bulk: boolean;
+  /** Builtin console backend: echo client clipboard text back. Read at start only. */
+  echoClipboard: boolean;
+}
+
+export const defaultFaults: Faults = {
+  delayMs: 0,
+  failRoutes: [],
+  dropWebsocketAfterBytes: null,
+  refuseLogins: false,
+  bulk: false,
+  echoClipboard: false,
+};

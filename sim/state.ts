@@ -1,0 +1,37 @@
+import type { Duplex } from 'node:stream';
+import type { TicketAuthority, TicketWindow } from './auth/tickets.js';
+import type { ConsoleBackend } from './consoles/index.js';
+import type { Inventory } from './inventory.js';
+import type { Durations, Faults, Release } from './settings.js';
+import type { ListenerTable } from './vnc/listeners.js';
+
+/** Everything the routes share: the live inventory, knobs, keys and the console side. */
+export interface SimState {
+  readonly inventory: Inventory;
+  readonly release: Release;
+  readonly durations: Durations;
+  faults: Faults;
+  readonly authority: TicketAuthority;
+  readonly backend: ConsoleBackend;
+  readonly listeners: ListenerTable;
+  readonly caPem: string;
+  readonly counters: { vncproxyCalls: number; logins: number };
+  /** Connections taken over from the HTTP server (relays, unanswered upgrades): closed at stop. */
+  readonly takenSockets: Set<Duplex>;
+  /** Console relays currently open. */
+  openWebsockets: number;
+}
+
+export function loginWindow(state: SimState): TicketWindow {
+  return { lifetimeMs: state.durations.ticketLifetimeMs, skewMs: state.durations.ticketSkewMs };
+}
+
+export function vncWindow(state: SimState): TicketWindow {
+  return { lifetimeMs: state.durations.vncTicketLifetimeMs, skewMs: state.durations.vncTicketSkewMs };
+}
+
+/** Keeps a taken-over connection in `takenSockets` until it closes. */
+export function adoptSocket(state: SimState, socket: Duplex): void {
+  state.takenSockets.add(socket);
+  socket.once('close', () => state.takenSockets.delete(socket));
+}

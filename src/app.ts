@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { publicOrigin as derivePublicOrigin } from './config/index.js';
+import type { Config } from './config/schema.js';
+import type { Logger } from './log.js';
+import { CONSOLE_CSP } from './console/pages.js';
+import { registerConsoleRoutes } from './console/routes.js';
+import { attachConsoleSockets } from './console/socket.js';
+import { CONTROL_BODY_LIMIT } from './control/create-body.js';
+import { ApiError } from './control/errors.js';
+import { registerControlRoutes } from './control/routes.js';
+import { ProxmoxClients } from './proxmox/clients.js';
+import { ConsoleService } from './sessions/console-service.js';
+import type { ConsoleGrant } from './sessions/grant.js';
+import { MemorySessionRegistry } from './sessions/memory-registry.js';
+import type { SessionRegistry } from './sessions/registry.js';
+import { MemoryTokenStore } from './tokens/memory-store.js';
+import type { TokenStore } from './tokens/store.js';
+
+/** Where the built browser bundle lives: dist/web beside dist/src. */
+const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
+const ASSET_BASE = '/assets/';
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly publicOrigin: string;
+  readonly tokens: TokenStore<ConsoleGrant>;
+  readonly sessions: SessionRegistry;
+  /** Starts listening; resolves to the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting, lets viewers finish for up to `drainMs`, then ends every session. */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** Maps the framework's own refusals (size, media type, malformed body) to the control API's error shape. */
+function frameworkError(error: FastifyError): ApiError | null {
+  const status = error.statusCode ?? 500;
+  if (status === 413) return new ApiError(413, 'payload_too_large', 'the request body is larger than 64 KiB');
+  if (status === 415) return new ApiError(415, 'unsupported_media_type', 'send multipart/form-data, application/x-www-form-urlencoded or application/json');
+  if (status >= 400 && status < 500) return new ApiError(status, 'invalid_request', error.message);
+  return null;
+}
+
+export async function createGateway(config: Config, log: Logger): Promise<Gateway> {
+  const publicOrigin = derivePublicOrigin(config);
+  const https = config.tls_cert_file && config.tls_key_file
+    ? { cert: readFileSync(config.tls_cert_file), key: readFileSync(config.tls_key_file) }
+    : null;
+  const app = Fastify({
+    ...(https ? { https } : {}),
+    logger: false,
+    bodyLimit: CONTROL_BODY_LIMIT,
+    trustProxy: config.trust_proxy,
+    // Slow or stalled clients must not hold sockets forever (websockets are not affected).
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.server.headersTimeout = 15_000;
+
+  const tokens = new MemoryTokenStore<ConsoleGrant>({ maxPending: config.max_pending_tokens });
+  const sessions = new MemorySessionRegistry(
+    {
+      maxSessions: config.max_sessions,
+      maxViewersPerSession: config.max_viewers_per_session,
+      reconnectGraceMs: config.reconnect_grace * 1000,
+    },
+    { onEnded: (session) => log.child('SESSION', { session: session.id }).info('session ended', { reason: session.endReason }) },
+  );
+  const clients = new ProxmoxClients({
+    timeoutMs: config.proxmox_timeout * 1000,
+    caPem: config.proxmox_ca_file ? readFileSync(config.proxmox_ca_file, 'utf8') : undefined,
+    insecure: config.proxmox_tls_insecure,
+  });
+  const access = new ConsoleService(clients, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
+
+  // The control API takes multipart, urlencoded and JSON bodies; anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody, { bodyLimit: CONTROL_BODY_LIMIT });
+  await app.register(fastifyMultipart, {
+    limits: { fieldSize: CONTROL_BODY_LIMIT, fields: 32, files: 0, parts: 32, headerPairs: 64 },
+  });
+  await app.register(fastifyStatic, {
+    root: WEB_ROOT,
+    prefix: ASSET_BASE,
+    index: false,
+    cacheControl: false,
+    setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
+  });
+
+  const csp = CONSOLE_CSP(config.frame_ancestors);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+      reply.header('content-security-policy', csp);
+    }
+    return payload;
+  });
+
+  const httpLog = log.child('ROUTER');
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const apiError = error instanceof ApiError ? error : frameworkError(error);
+    if (apiError) return reply.code(apiError.statusCode).send(apiError.body());
+    httpLog.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message });
+    return reply.code(500).send({ status: 'error', error: 'internal_error', message: 'internal error' });
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ status: 'error', error: 'not_found', message: 'no such route' }),
+  );
+
+  let boundPort = config.router_port;
+  registerControlRoutes(app, { config, log, publicOrigin, listenPort: () => boundPort, tokens, sessions, access });
+  registerConsoleRoutes(app, {
+    log,
+    tokens,
+    sessions,
+    assetBase: ASSET_BASE,
+    cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.length > 0 },
+  });
+  const sockets = attachConsoleSockets(app.server, {
+    log,
+    sessions,
+    access,
+    allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]),
+    handshakeTimeoutMs: config.proxmox_timeout * 1000,
+  });
+
+  return {
+    app,
+    publicOrigin,
+    tokens,
+    sessions,
+    async listen() {
+      await app.listen({ host: config.router_ip, port: config.router_port });
+      const address = app.server.address();
+      boundPort = typeof address === 'object' && address ? address.port : config.router_port;
+      httpLog.info(`listening on ${config.router_ip}:${boundPort}, public origin ${publicOrigin}`);
+      return boundPort;
+    },
+    async close(drainMs = 0) {
+      app.server.close();
+      const deadline = Date.now() + drainMs;
+      while (Date.now() < deadline && sessions.counts().active > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await sessions.close();
+      sockets.close();
+      await app.close();
+      await tokens.close();
+      await clients.close();
+    },
+  };
+}

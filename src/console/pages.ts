@@ -1,0 +1,147 @@
+/**
+ * HTML of the end-user pages. Pure functions: the routes add the headers (CONSOLE_CSP among them).
+ * The pages carry no inline script or style, so the CSP can forbid both; the console page hands its
+ * options to the bundle as a JSON data block, which the browser never executes.
+ */
+
+export interface ConsolePageOptions {
+  sessionId: string;
+  /** Shown to the customer (the guest's name unless the backend chose one): untrusted text. */
+  title: string;
+  consoleKind: 'novnc' | 'xterm';
+  viewOnly: boolean;
+  /** URL path the bundles are served under, ending in '/', e.g. '/assets/'. */
+  assetBase: string;
+}
+
+/** What the browser bundle reads from the `#console-options` block. */
+export interface ConsolePageData {
+  sessionId: string;
+  title: string;
+  consoleKind: 'novnc' | 'xterm';
+  viewOnly: boolean;
+}
+
+const DEFAULT_ASSET_BASE = '/assets/';
+
+/** Bundle entry per console kind: dist/web/<name>.js and dist/web/<name>.css. */
+const BUNDLE_BY_KIND: Record<ConsolePageOptions['consoleKind'], string> = { novnc: 'vnc', xterm: 'term' };
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
+/**
+ * JSON that is safe inside a <script type="application/json"> element: `<` can neither close the
+ * element nor open a comment, and U+2028/U+2029 stay escaped for any consumer that evals.
+ */
+function jsonForHtml(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+function htmlDocument(parts: { title: string; assetBase: string; stylesheet: string; bodyClass: string; head?: string; body: string }): string {
+  const base = escapeHtml(parts.assetBase);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="color-scheme" content="dark">
+<title>${escapeHtml(parts.title)}</title>
+<link rel="icon" type="image/svg+xml" href="${base}favicon.svg">
+<link rel="stylesheet" href="${base}${parts.stylesheet}">
+${parts.head ?? ''}</head>
+<body class="${parts.bodyClass}">
+${parts.body}
+</body>
+</html>
+`;
+}
+
+export function renderConsolePage(opts: ConsolePageOptions): string {
+  const bundle = BUNDLE_BY_KIND[opts.consoleKind];
+  const data: ConsolePageData = {
+    sessionId: opts.sessionId,
+    title: opts.title,
+    consoleKind: opts.consoleKind,
+    viewOnly: opts.viewOnly,
+  };
+  return htmlDocument({
+    title: `${opts.title} – Console`,
+    assetBase: opts.assetBase,
+    stylesheet: `${bundle}.css`,
+    bodyClass: 'console',
+    head: `<script type="application/json" id="console-options">${jsonForHtml(data)}</script>
+<script type="module" src="${escapeHtml(opts.assetBase)}${bundle}.js"></script>
+`,
+    body: `<noscript><div class="noscript"><h1>JavaScript is required</h1><p>The console runs in your browser and needs JavaScript. Please enable it and reload this page.</p></div></noscript>`,
+  });
+}
+
+function messagePage(title: string, heading: string, paragraphs: string[], assetBase: string): string {
+  return htmlDocument({
+    title,
+    assetBase,
+    stylesheet: 'message.css',
+    bodyClass: 'message',
+    body: `<main class="message-page"><div class="message-card">
+<h1>${escapeHtml(heading)}</h1>
+${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
+</div></main>`,
+  });
+}
+
+/** The 404 page for unknown, used or expired console links and sessions. */
+export function renderInvalidSessionPage(assetBase: string = DEFAULT_ASSET_BASE): string {
+  return messagePage(
+    'Invalid session',
+    'Invalid session.',
+    [
+      'This console link is not valid any more.',
+      'Console links work only once and expire after a few minutes. Open a new console from your control panel.',
+    ],
+    assetBase,
+  );
+}
+
+export function renderErrorPage(title: string, message: string, assetBase: string = DEFAULT_ASSET_BASE): string {
+  return messagePage(title, title, [message], assetBase);
+}
+
+/** A CSP source expression may not contain separators that would end or split the directive. */
+const UNSAFE_SOURCE = /[\s;,'"]/;
+const KEYWORD_SOURCE = /^'(self|none)'$/;
+
+/**
+ * Content-Security-Policy of the console and message pages. `frameAncestors` lists the sites that
+ * may embed the console (e.g. 'https://panel.example.com'); empty means no embedding. The websocket
+ * is same-origin, which CSP3's 'self' covers for ws:/wss: too. Throws on an entry that would break
+ * the header, so configuration should call it once at start.
+ */
+export const CONSOLE_CSP = (frameAncestors: string[]): string => {
+  for (const source of frameAncestors) {
+    if (source === '' || (UNSAFE_SOURCE.test(source) && !KEYWORD_SOURCE.test(source))) {
+      throw new TypeError(`invalid frame-ancestors source: ${JSON.stringify(source)}`);
+    }
+  }
+  const ancestors = frameAncestors.length > 0 ? frameAncestors.join(' ') : "'none'";
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    `frame-ancestors ${ancestors}`,
+  ].join('; ');
+};

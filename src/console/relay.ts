@@ -1,0 +1,112 @@
+import WebSocket, { type RawData } from 'ws';
+
+export interface RelayOptions {
+  /** Bytes queued toward one side beyond which the other side stops being read. */
+  highWaterMark?: number;
+  onBytes?(toBrowser: number, toUpstream: number): void;
+  /** The first message from the upstream once relaying began (after ServerInit: a frame). */
+  onFirstUpstreamMessage?(): void;
+}
+
+export interface RelayEnd {
+  closedBy: 'browser' | 'upstream';
+  error?: Error;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/** pveproxy kills the connection on frames over 128 KiB. */
+export const MAX_UPSTREAM_FRAME = 128 * 1024;
+/** pveproxy never answers a Close frame the way ws waits for; do not hold the socket for ws's 30 s. */
+const UPSTREAM_CLOSE_GRACE_MS = 2_000;
+
+export function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** Pieces of at most `max` bytes, without copying. */
+export function splitFrames(data: Buffer, max: number): Buffer[] {
+  if (data.length <= max) return [data];
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < data.length; at += max) pieces.push(data.subarray(at, at + max));
+  return pieces;
+}
+
+/** Sends binary, unfragmented, uncompressed frames; returns the bytes sent. */
+export function sendFrames(to: WebSocket, data: Buffer, maxFrame: number, onWritten?: (err?: Error) => void): number {
+  if (to.readyState !== WebSocket.OPEN || data.length === 0) return 0;
+  for (const piece of splitFrames(data, maxFrame)) to.send(piece, { binary: true, compress: false, fin: true }, onWritten);
+  return data.length;
+}
+
+/** Closes the upstream cleanly if it lets us, and for certain shortly after. */
+export function closeUpstream(upstream: WebSocket): void {
+  if (upstream.readyState === WebSocket.CLOSED) return;
+  if (upstream.readyState === WebSocket.CONNECTING) {
+    upstream.terminate();
+    return;
+  }
+  upstream.close(1000);
+  setTimeout(() => upstream.terminate(), UPSTREAM_CLOSE_GRACE_MS).unref();
+}
+
+/**
+ * Joins the browser and the upstream websocket until either closes. A side whose peer cannot
+ * keep up is paused (no more reads from its TCP socket) until the queue toward the peer drains,
+ * so a slow browser costs a bounded amount of memory.
+ */
+export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOptions = {}): Promise<RelayEnd> {
+  const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const onBytes = options.onBytes ?? (() => {});
+  let firstUpstreamMessage = options.onFirstUpstreamMessage;
+  let error: Error | undefined;
+
+  function pipe(from: WebSocket, to: WebSocket, maxFrame: number, count: (n: number) => void): (data: RawData) => void {
+    const resumeWhenDrained = () => {
+      if (from.isPaused && to.bufferedAmount < highWaterMark / 2) from.resume();
+    };
+    return (data) => {
+      count(sendFrames(to, toBuffer(data), maxFrame, resumeWhenDrained));
+      if (to.bufferedAmount > highWaterMark && !from.isPaused) from.pause();
+    };
+  }
+
+  const fromBrowser = pipe(browser, upstream, MAX_UPSTREAM_FRAME, (n) => onBytes(0, n));
+  const toBrowser = pipe(upstream, browser, Number.POSITIVE_INFINITY, (n) => onBytes(n, 0));
+  const fromUpstream = (data: RawData) => {
+    firstUpstreamMessage?.();
+    firstUpstreamMessage = undefined;
+    toBrowser(data);
+  };
+  const onError = (err: Error) => {
+    error ??= err;
+  };
+
+  return new Promise((resolve) => {
+    const finish = (closedBy: RelayEnd['closedBy']) => {
+      browser.off('message', fromBrowser);
+      upstream.off('message', fromUpstream);
+      browser.off('close', onBrowserClose);
+      upstream.off('close', onUpstreamClose);
+      browser.off('error', onError);
+      upstream.off('error', onError);
+      // A paused socket would not read the peer's Close frame.
+      browser.resume();
+      upstream.resume();
+      if (browser.readyState === WebSocket.OPEN) browser.close(1000, 'console closed');
+      closeUpstream(upstream);
+      resolve(error ? { closedBy, error } : { closedBy });
+    };
+    const onBrowserClose = () => finish('browser');
+    const onUpstreamClose = () => finish('upstream');
+    browser.on('message', fromBrowser);
+    upstream.on('message', fromUpstream);
+    browser.on('close', onBrowserClose);
+    upstream.on('close', onUpstreamClose);
+    browser.on('error', onError);
+    upstream.on('error', onError);
+    if (browser.readyState !== WebSocket.OPEN) finish('browser');
+    else if (upstream.readyState !== WebSocket.OPEN) finish('upstream');
+  });
+}

@@ -1,0 +1,82 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { tokenPrefix, type Logger } from '../log.js';
+import type { ConsoleGrant } from '../sessions/grant.js';
+import { SessionLimitError, type Session, type SessionRegistry } from '../sessions/registry.js';
+import type { TokenStore } from '../tokens/store.js';
+import { TOKEN_PATTERN } from '../tokens/token.js';
+import { renderConsolePage, renderErrorPage, renderInvalidSessionPage } from './pages.js';
+import { SESSION_COOKIE, sessionCookieOptions, type CookiePolicy } from './session-cookie.js';
+
+export interface ConsoleRouteDeps {
+  log: Logger;
+  tokens: TokenStore<ConsoleGrant>;
+  sessions: SessionRegistry;
+  cookiePolicy: CookiePolicy;
+  assetBase: string;
+}
+
+export function sessionTitle(session: Session): string {
+  return session.grant.title ?? `VM ${session.grant.vmid}`;
+}
+
+export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
+  const { tokens, sessions, cookiePolicy, assetBase } = deps;
+  const log = deps.log.child('ROUTER');
+
+  const invalidSession = (reply: FastifyReply) => reply.code(404).type('text/html; charset=utf-8').send(renderInvalidSessionPage(assetBase));
+
+  // HEAD must never redeem (link checkers and previews send it), so it is its own route.
+  app.head('/vnc/:token', async (_request, reply) => reply.type('text/html; charset=utf-8').send());
+  app.get<{ Params: { token: string } }>('/vnc/:token', { exposeHeadRoute: false }, async (request, reply) => {
+    const { token } = request.params;
+    const grant = TOKEN_PATTERN.test(token) ? await tokens.redeem(token) : null;
+    if (!grant) {
+      log.info('invalid redemption', { token_prefix: tokenPrefix(token), client: request.ip });
+      return invalidSession(reply);
+    }
+    let created: Awaited<ReturnType<SessionRegistry['create']>>;
+    try {
+      created = await sessions.create(grant, tokenPrefix(token));
+    } catch (error) {
+      if (!(error instanceof SessionLimitError)) throw error;
+      log.warn('session limit reached', { token_prefix: tokenPrefix(token) });
+      return reply
+        .code(503)
+        .type('text/html; charset=utf-8')
+        .send(renderErrorPage('Console unavailable', 'The console service is busy. Please try again in a few minutes.', assetBase));
+    }
+    const { session, cookieSecret } = created;
+    log.child('ROUTER', { session: session.id }).info('token redeemed', { token_prefix: tokenPrefix(token), vmid: grant.vmid });
+    reply.setCookie(SESSION_COOKIE, cookieSecret, sessionCookieOptions(session.id, cookiePolicy));
+    return reply.redirect(`/console/${session.id}/`, 302);
+  });
+
+  const authenticated = async (id: string, cookies: Record<string, string | undefined>) =>
+    TOKEN_PATTERN.test(id) ? sessions.authenticate(id, cookies[SESSION_COOKIE]) : null;
+
+  app.get<{ Params: { id: string } }>('/console/:id/', async (request, reply) => {
+    const session = await authenticated(request.params.id, request.cookies);
+    if (!session) {
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(renderErrorPage('Console unavailable', 'This console session has ended or belongs to another browser. Open the console again from your control panel.', assetBase));
+    }
+    return reply.type('text/html; charset=utf-8').send(
+      renderConsolePage({
+        sessionId: session.id,
+        title: sessionTitle(session),
+        consoleKind: session.grant.console,
+        viewOnly: session.grant.viewOnly,
+        assetBase,
+      }),
+    );
+  });
+  app.get<{ Params: { id: string } }>('/console/:id', async (request, reply) => reply.redirect(`/console/${request.params.id}/`, 301));
+
+  app.get<{ Params: { id: string } }>('/console/:id/state', async (request, reply) => {
+    const session = await authenticated(request.params.id, request.cookies);
+    if (!session) return reply.code(404).send({ state: 'ended' });
+    return { state: session.state, title: sessionTitle(session) };
+  });
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { fastifyCookie } from '@fastify/cookie';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../log.js';
+import type { ConsoleService } from '../sessions/console-service.js';
+import { ViewerLimitError, type Session, type SessionRegistry, type Viewer } from '../sessions/registry.js';
+import { TOKEN_PATTERN } from '../tokens/token.js';
+import { sessionTitle } from './routes.js';
+import { SESSION_COOKIE } from './session-cookie.js';
+import { runVncBridge } from './vnc-bridge.js';
+
+/** Browser messages are keystrokes, pointer moves and small requests; a paste is typed as keys. */
+const MAX_BROWSER_MESSAGE = 256 * 1024;
+const SOCKET_PATH = /^\/console\/([^/?#]+)\/websocket(?:\?.*)?$/;
+/** Close code the page reads as "too many viewers": do not retry in a loop. */
+export const VIEWER_LIMIT_CLOSE_CODE = 4001;
+
+export interface ConsoleSocketDeps {
+  log: Logger;
+  sessions: SessionRegistry;
+  access: ConsoleService;
+  /** Origins a console page may be served from: the public origin and `allowed_origins`. */
+  allowedOrigins: Set<string>;
+  handshakeTimeoutMs: number;
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** The console websocket: only for the browser holding the session's cookie, from an allowed origin. */
+export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): { close(): void } {
+  const log = deps.log.child('CONSOLE');
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BROWSER_MESSAGE, perMessageDeflate: false });
+
+  const accept = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const id = SOCKET_PATH.exec(request.url ?? '')?.[1];
+    if (id === undefined || !TOKEN_PATTERN.test(id)) return refuse(socket, 404, 'Not Found');
+    const origin = request.headers.origin;
+    if (origin === undefined || !deps.allowedOrigins.has(origin)) {
+      log.warn('websocket from a foreign origin refused', { session: id, origin: origin ?? '(none)' });
+      return refuse(socket, 403, 'Forbidden');
+    }
+    const cookies = fastifyCookie.parse(request.headers.cookie ?? '');
+    const session = await deps.sessions.authenticate(id, cookies[SESSION_COOKIE]);
+    if (!session) return refuse(socket, 403, 'Forbidden');
+    if (socket.destroyed) return;
+    wss.handleUpgrade(request, socket, head, (ws) => void serveViewer(session, ws));
+  };
+
+  const serveViewer = async (session: Session, ws: WebSocket): Promise<void> => {
+    const sessionLog = log.child('CONSOLE', { session: session.id });
+    const viewer: Viewer = { close: (code, reason) => ws.close(code, reason) };
+    try {
+      deps.sessions.addViewer(session, viewer);
+    } catch (error) {
+      if (!(error instanceof ViewerLimitError)) throw error;
+      sessionLog.warn('viewer refused', { reason: error.message });
+      ws.close(VIEWER_LIMIT_CLOSE_CODE, 'too many viewers');
+      return;
+    }
+    sessionLog.info('viewer connected', { viewers: session.viewers.size });
+    const openedAt = Date.now();
+    try {
+      const outcome = await runVncBridge(ws, {
+        openUpstream: () => deps.access.openVncUpstream(session),
+        title: sessionTitle(session),
+        handshakeTimeoutMs: deps.handshakeTimeoutMs,
+        log: sessionLog,
+        onFirstFrame: () => sessionLog.debug('first frame relayed', { ms: Date.now() - openedAt }),
+        onBytes: (toBrowser, toUpstream) => {
+          session.bytesToBrowser += toBrowser;
+          session.bytesToUpstream += toUpstream;
+        },
+      });
+      sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error.message } : {}) });
+    } catch (error) {
+      sessionLog.error('console relay failed', { error: (error as Error).message });
+      ws.terminate();
+    } finally {
+      deps.sessions.removeViewer(session, viewer);
+    }
+  };
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    accept(request, socket, head).catch((error: Error) => {
+      log.error('websocket upgrade failed', { error: error.message });
+      refuse(socket, 500, 'Internal Server Error');
+    });
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import WebSocket, { type RawData } from 'ws';
+import type { Logger } from '../log.js';
+import { isProxmoxError } from '../proxmox/errors.js';
+import { closeUpstream, MAX_UPSTREAM_FRAME, relay, sendFrames, toBuffer } from './relay.js';
+import { ByteReader } from './rfb/byte-reader.js';
+import { negotiateBrowserSecurity, securityResultFailure, securityResultOk, type BrowserRfbVersion } from './rfb/downstream.js';
+import { RfbAuthFailedError, RfbStreamClosedError } from './rfb/errors.js';
+import { readClientInit, readServerInitRenamed, SHARED_CLIENT_INIT } from './rfb/init.js';
+import { authenticateUpstream } from './rfb/upstream.js';
+
+export interface VncBridgeOptions {
+  /**
+   * vncproxy and the websocket dial, nothing else: the bridge authenticates itself. The socket
+   * may come paused (ProxmoxClient.openVncWebsocket does); the bridge resumes it when listening.
+   */
+  openUpstream: () => Promise<{ ws: WebSocket; vncPassword: string }>;
+  /** Desktop name shown to the browser instead of the upstream's. */
+  title: string;
+  /** From the browser's connection to the relayed ServerInit. */
+  handshakeTimeoutMs: number;
+  log: Logger;
+  onFirstFrame?(): void;
+  onBytes?(toBrowser: number, toUpstream: number): void;
+}
+
+export interface VncBridgeOutcome {
+  reason: 'browser_closed' | 'upstream_closed' | 'upstream_failed' | 'protocol_error';
+  error?: Error;
+}
+
+class HandshakeTimeoutError extends Error {
+  constructor(side: string, ms: number) {
+    super(`the ${side} did not complete the RFB handshake within ${ms} ms`);
+    this.name = 'HandshakeTimeoutError';
+  }
+}
+
+/** A failure tagged with the side it came from, which decides the outcome. */
+class SideError extends Error {
+  constructor(
+    readonly side: 'browser' | 'upstream',
+    readonly error: Error,
+  ) {
+    super(error.message);
+  }
+}
+
+/** What the browser is told when the upstream fails: nothing about Proxmox itself. */
+export function userFacingReason(err: Error): string {
+  if (isProxmoxError(err, 'guest_not_running')) return 'The virtual machine is not running.';
+  if (isProxmoxError(err, 'guest_not_found')) return 'The virtual machine no longer exists.';
+  if (isProxmoxError(err, 'permission_denied') || isProxmoxError(err, 'proxmox_auth_failed')) return 'Access to the console was refused.';
+  if (err instanceof RfbAuthFailedError) return 'The console refused the connection.';
+  return 'The console could not be reached.';
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Serves one browser websocket as an RFB server offering security type None, backed by a fresh
+ * upstream console that the bridge authenticates itself (the VNC password never reaches the
+ * browser), then relays both ways until either side closes.
+ */
+export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): Promise<VncBridgeOutcome> {
+  const { log } = opts;
+  const onBytes = opts.onBytes ?? (() => {});
+  const browserReader = new ByteReader();
+  const upstreamReader = new ByteReader();
+  let upstream: WebSocket | undefined;
+  let abandoned = false;
+
+  const onBrowserError = (err: Error) => log.debug('browser websocket error', { error: err.message });
+  const onUpstreamError = (err: Error) => log.debug('upstream websocket error', { error: err.message });
+  const onBrowserMessage = (data: RawData) => browserReader.push(toBuffer(data));
+  const onBrowserClose = () => browserReader.fail(new RfbStreamClosedError('the browser closed the connection'));
+  const onUpstreamMessage = (data: RawData) => upstreamReader.push(toBuffer(data));
+  const onUpstreamClose = () => upstreamReader.fail(new RfbStreamClosedError('the console closed the connection during the handshake'));
+  browser.on('error', onBrowserError);
+  browser.on('message', onBrowserMessage);
+  browser.on('close', onBrowserClose);
+
+  const sendToBrowser = (bytes: Buffer) => onBytes(sendFrames(browser, bytes, Number.POSITIVE_INFINITY), 0);
+  const sendToUpstream = (bytes: Buffer) => {
+    if (upstream) onBytes(0, sendFrames(upstream, bytes, MAX_UPSTREAM_FRAME));
+  };
+
+  const openAndAuthenticate = async () => {
+    const opened = await opts.openUpstream();
+    opened.ws.on('error', onUpstreamError);
+    if (abandoned) {
+      closeUpstream(opened.ws);
+      throw new Error('the browser left before the console opened');
+    }
+    upstream = opened.ws;
+    upstream.on('message', onUpstreamMessage);
+    upstream.on('close', onUpstreamClose);
+    if (upstream.readyState !== WebSocket.OPEN) onUpstreamClose();
+    upstream.resume();
+    await authenticateUpstream(upstreamReader, sendToUpstream, opened.vncPassword);
+  };
+
+  const DEADLINE = Symbol('deadline');
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(DEADLINE), opts.handshakeTimeoutMs);
+  });
+  deadline.catch(() => {});
+  const sideStep = <T>(side: 'browser' | 'upstream', step: Promise<T>): Promise<T> =>
+    Promise.race([step, deadline]).catch((err: unknown) => {
+      throw new SideError(side, err === DEADLINE ? new HandshakeTimeoutError(side === 'browser' ? 'browser' : 'console', opts.handshakeTimeoutMs) : asError(err));
+    });
+
+  const upstreamReady = sideStep('upstream', openAndAuthenticate());
+  upstreamReady.catch(() => {});
+  let version: BrowserRfbVersion | undefined;
+
+  try {
+    if (browser.readyState !== WebSocket.OPEN) throw new SideError('browser', new RfbStreamClosedError('the browser closed the connection'));
+    version = await sideStep('browser', negotiateBrowserSecurity(browserReader, sendToBrowser));
+    // Waiting for the console must not outlast the browser.
+    await Promise.race([upstreamReady, sideStep('browser', browserReader.failed())]);
+    sendToBrowser(securityResultOk(version));
+    await sideStep('browser', readClientInit(browserReader));
+    sendToUpstream(SHARED_CLIENT_INIT);
+    sendToBrowser(await sideStep('upstream', readServerInitRenamed(upstreamReader, opts.title)));
+  } catch (err) {
+    clearTimeout(timer);
+    abandoned = true;
+    return failHandshake(err instanceof SideError ? err : new SideError('upstream', asError(err)), version);
+  }
+  clearTimeout(timer);
+
+  // Nothing may be lost between the handshake's listeners and the relay's: both are swapped
+  // synchronously, and bytes that arrived early are forwarded first.
+  const consoleWs = upstream!;
+  browser.off('message', onBrowserMessage);
+  browser.off('close', onBrowserClose);
+  consoleWs.off('message', onUpstreamMessage);
+  consoleWs.off('close', onUpstreamClose);
+  sendToUpstream(browserReader.drain());
+  const early = upstreamReader.drain();
+  if (early.length > 0) opts.onFirstFrame?.();
+  sendToBrowser(early);
+  const end = await relay(browser, consoleWs, {
+    onBytes,
+    onFirstUpstreamMessage: early.length > 0 ? undefined : opts.onFirstFrame,
+  });
+  // The error listeners stay: either socket may still report an error while closing.
+  return { reason: end.closedBy === 'browser' ? 'browser_closed' : 'upstream_closed', ...(end.error ? { error: end.error } : {}) };
+
+  function failHandshake(failure: SideError, negotiated: BrowserRfbVersion | undefined): VncBridgeOutcome {
+    browserReader.fail();
+    upstreamReader.fail();
+    if (upstream) closeUpstream(upstream);
+    if (failure.side === 'browser') {
+      if (browser.readyState === WebSocket.OPEN) browser.close(1008, 'protocol error');
+      const closed = failure.error instanceof RfbStreamClosedError;
+      return { reason: closed ? 'browser_closed' : 'protocol_error', error: failure.error };
+    }
+    log.warn('console handshake failed', { error: failure.error.message });
+    const result = negotiated ? securityResultFailure(negotiated, userFacingReason(failure.error)) : null;
+    if (result) sendToBrowser(result);
+    if (browser.readyState === WebSocket.OPEN) browser.close(1000, 'console unavailable');
+    return { reason: 'upstream_failed', error: failure.error };
+  }
+}

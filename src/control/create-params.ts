@@ -1,0 +1,143 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import type { ConsoleKind, GuestType } from '../sessions/grant.js';
+import { invalidParams, type ApiError } from './errors.js';
+
+/** The original program sent every value as a string: numbers and booleans may come either way. */
+function integer(min: number, max: number) {
+  return z
+    .union([z.number(), z.string().trim().regex(/^\d{1,12}$/, 'must be a whole number')])
+    .transform(Number)
+    .pipe(z.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+const boolean = z
+  .union([z.boolean(), z.number(), z.string()])
+  .transform((value, ctx) => {
+    const word = String(value).trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+    return z.NEVER;
+  });
+
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const NODE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const USER = /^[^\s@:!/]{1,64}(?:@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
+const API_TOKEN = /^(?:PVEAPIToken=)?([^\s@:!/]{1,64}@[A-Za-z0-9][A-Za-z0-9._-]{0,63}![A-Za-z][A-Za-z0-9._-]{0,63})=([A-Za-z0-9-]{1,128})$/;
+const FINGERPRINT = /^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/;
+
+const hostname = z
+  .string()
+  .trim()
+  .transform((host) => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host))
+  .refine((host) => isIP(host) !== 0 || DNS_NAME.test(host), 'must be a host name or an IP address');
+
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    // Control characters in a title would end up in the page and in ServerInit.
+    .refine((value) => ![...value].some((c) => c < ' ' || c === '\u007f'), 'must not contain control characters');
+
+function paramsSchema(limits: CreateLimits) {
+  return z.object({
+    hostname,
+    port: integer(1, 65535).default(8006),
+    vmid: integer(100, 999_999_999),
+    node: z.string().trim().regex(NODE_NAME, 'must be a node name (letters, digits, hyphens)').optional(),
+    username: z.string().trim().regex(USER, 'must be user@realm').optional(),
+    password: z.string().min(1, 'must not be empty').max(1024, 'is too long').optional(),
+    api_token: z.string().trim().regex(API_TOKEN, 'must be user@realm!tokenid=secret').optional(),
+    type: z.enum(['qemu', 'lxc'], 'must be qemu or lxc').optional(),
+    console: z.enum(['novnc', 'xterm'], 'must be novnc or xterm').default('novnc'),
+    serial: z.string().regex(/^serial[0-3]$/, 'must be serial0 to serial3').optional(),
+    fingerprint: z.string().trim().regex(FINGERPRINT, 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)').optional(),
+    ttl: integer(1, limits.maxTokenTtlSeconds).optional(),
+    max_duration: integer(1, limits.maxSessionSeconds).optional(),
+    view_only: boolean.default(false),
+    title: text(128).optional(),
+    validate: boolean.default(true),
+  });
+}
+
+export interface CreateLimits {
+  maxTokenTtlSeconds: number;
+  maxSessionSeconds: number;
+}
+
+export type CreateCredentials =
+  | { kind: 'password'; username: string; password: string }
+  | { kind: 'apiToken'; tokenId: string; secret: string };
+
+export interface CreateParams {
+  hostname: string;
+  port: number;
+  vmid: number;
+  node?: string;
+  type?: GuestType;
+  console: ConsoleKind;
+  serial?: string;
+  fingerprint?: string;
+  credentials: CreateCredentials;
+  ttlSeconds?: number;
+  maxDurationSeconds?: number;
+  viewOnly: boolean;
+  title?: string;
+  validate: boolean;
+}
+
+/** Validates the backend's params; every problem is reported at once, by field name. */
+export function parseCreateParams(raw: unknown, limits: CreateLimits): CreateParams | ApiError {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return invalidParams({ params: 'must be a JSON object' });
+  }
+  const given = raw as Record<string, unknown>;
+  const parsed = paramsSchema(limits).safeParse(raw);
+  const fields: Record<string, string> = {};
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'params');
+      fields[name] ??= given[name] === undefined ? 'is required' : issue.message;
+    }
+  }
+  // Which credentials were given is judged on the raw input, so their problems are listed
+  // together with every other field's.
+  const hasToken = given.api_token !== undefined;
+  if (hasToken && (given.username !== undefined || given.password !== undefined)) {
+    fields.api_token ??= 'give either api_token or username and password, not both';
+  } else if (!hasToken) {
+    if (given.username === undefined) fields.username ??= 'is required (or give api_token)';
+    if (given.password === undefined) fields.password ??= 'is required (or give api_token)';
+  }
+  if (!parsed.success || Object.keys(fields).length > 0) return invalidParams(fields);
+  const p = parsed.data;
+  let credentials: CreateCredentials;
+  if (p.api_token !== undefined) {
+    const [, tokenId, secret] = API_TOKEN.exec(p.api_token) as RegExpExecArray;
+    credentials = { kind: 'apiToken', tokenId: tokenId as string, secret: secret as string };
+  } else {
+    // The original program assumed the pve realm when none was given.
+    const username = (p.username as string).includes('@') ? (p.username as string) : `${p.username}@pve`;
+    credentials = { kind: 'password', username, password: p.password as string };
+  }
+  if (p.serial !== undefined && p.console !== 'xterm') return invalidParams({ serial: 'only applies to console "xterm"' });
+  return {
+    hostname: p.hostname,
+    port: p.port,
+    vmid: p.vmid,
+    node: p.node,
+    type: p.type,
+    console: p.console,
+    serial: p.serial,
+    fingerprint: p.fingerprint,
+    credentials,
+    ttlSeconds: p.ttl,
+    maxDurationSeconds: p.max_duration,
+    viewOnly: p.view_only,
+    title: p.title,
+    validate: p.validate,
+  };
+}

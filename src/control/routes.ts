@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { tokenPrefix, type Logger } from '../log.js';
+import { ProxmoxError } from '../proxmox/errors.js';
+import type { ConsoleService } from '../sessions/console-service.js';
+import type { ConsoleGrant } from '../sessions/grant.js';
+import type { SessionRegistry } from '../sessions/registry.js';
+import { TOKEN_PATTERN } from '../tokens/token.js';
+import { TokenLimitError, type TokenStore } from '../tokens/store.js';
+import { readCreateBody } from './create-body.js';
+import { parseCreateParams } from './create-params.js';
+import { ApiError, invalidParams } from './errors.js';
+import { createHostPolicy } from './host-policy.js';
+import { createSecretCheck } from './secret.js';
+import { statusEntry } from './status-view.js';
+
+export interface ControlDeps {
+  config: Config;
+  log: Logger;
+  publicOrigin: string;
+  listenPort: () => number;
+  tokens: TokenStore<ConsoleGrant>;
+  sessions: SessionRegistry;
+  access: ConsoleService;
+}
+
+const UNAUTHORIZED = new ApiError(401, 'unauthorized', 'missing or wrong Authorization header');
+
+export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): void {
+  const { config, publicOrigin, tokens, sessions, access } = deps;
+  const log = deps.log.child('CONTROL');
+  const secretMatches = createSecretCheck(config.authorization);
+  const hostAllowed = createHostPolicy(config.proxmox_hosts_allowed);
+  const limits = { maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration };
+
+  const requireSecret = async (request: { headers: { authorization?: string } }) => {
+    if (!secretMatches(request.headers.authorization)) throw UNAUTHORIZED;
+  };
+
+  app.post('/create', { preHandler: requireSecret }, async (request) => {
+    const params = parseCreateParams(await readCreateBody(request), limits);
+    if (params instanceof ApiError) throw params;
+    if (!(await hostAllowed(params.hostname))) {
+      throw invalidParams({ hostname: 'is not among the Proxmox hosts this gateway may reach (proxmox_hosts_allowed)' });
+    }
+    if (params.console === 'xterm') {
+      throw invalidParams({ console: 'xterm consoles are not available in this version; use novnc' });
+    }
+    let grant: ConsoleGrant;
+    try {
+      grant = await access.grant(params);
+    } catch (error) {
+      if (error instanceof ProxmoxError) {
+        log.warn('console check failed', { vmid: params.vmid, node: params.node, code: error.code });
+        throw new ApiError(error.httpStatus, error.code, error.message);
+      }
+      throw error;
+    }
+    try {
+      const { token, expiresAt } = await tokens.create(grant, (params.ttlSeconds ?? config.token_ttl) * 1000);
+      log.info('token created', { token_prefix: tokenPrefix(token), vmid: grant.vmid, node: grant.node, validated: params.validate });
+      return { status: 'success', token, url: `${publicOrigin}/vnc/${token}`, expires_at: new Date(expiresAt).toISOString() };
+    } catch (error) {
+      if (error instanceof TokenLimitError) throw new ApiError(503, 'too_many_tokens', error.message);
+      throw error;
+    }
+  });
+  app.route({
+    method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+    url: '/create',
+    exposeHeadRoute: false,
+    handler: async (_request, reply) => {
+      reply.header('allow', 'POST');
+      throw new ApiError(405, 'method_not_allowed', 'use POST /create');
+    },
+  });
+
+  app.get('/status', { preHandler: requireSecret }, async () => {
+    const now = Date.now();
+    const list = await sessions.list();
+    const counts = sessions.counts();
+    const ctx = { publicOrigin, port: deps.listenPort(), now };
+    return {
+      total_sessions: list.length,
+      pending_tokens: await tokens.pendingCount(),
+      sessions_created: counts.created,
+      sessions_active: counts.active,
+      sessions_disconnected: counts.disconnected,
+      sessions_total_created: counts.totalCreated,
+      sessions: list.map((s) => statusEntry(s, ctx)),
+    };
+  });
+
+  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireSecret }, async (request) => {
+    const ended = TOKEN_PATTERN.test(request.params.id) && (await sessions.end(request.params.id, 'ended by the backend'));
+    if (!ended) throw new ApiError(404, 'session_not_found', 'no such session');
+    log.child('CONTROL', { session: request.params.id }).info('session ended by the backend');
+    return { status: 'success' };
+  });
+
+  app.delete<{ Params: { token: string } }>('/tokens/:token', { preHandler: requireSecret }, async (request) => {
+    const revoked = TOKEN_PATTERN.test(request.params.token) && (await tokens.revoke(request.params.token));
+    if (!revoked) throw new ApiError(404, 'token_not_found', 'no such pending token');
+    log.info('token revoked', { token_prefix: tokenPrefix(request.params.token) });
+    return { status: 'success' };
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/', async () => {
+    throw UNAUTHORIZED;
+  });
+}

@@ -1,0 +1,44 @@
+import type { SessionSummary } from '../sessions/registry.js';
+
+/** Durations as the original program printed them (Go's time.Duration String), e.g. "1h2m3.5s". */
+export function goDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const totalSeconds = ms / 1000;
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = Number((totalSeconds % 60).toFixed(3));
+  return `${hours > 0 ? `${hours}h` : ''}${hours > 0 || minutes > 0 ? `${minutes}m` : ''}${seconds}s`;
+}
+
+export interface StatusContext {
+  publicOrigin: string;
+  port: number;
+  now: number;
+}
+
+/** One entry of `/status` in the original's shape, plus fields of ours; never a credential. */
+export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<string, unknown> {
+  return {
+    key: `${s.id}:${s.node ?? ''}:${s.vmid}`,
+    session_id: s.id,
+    url: `${ctx.publicOrigin}/console/${s.id}/`,
+    node: s.node ?? '',
+    vmid: String(s.vmid),
+    created_at: new Date(s.createdAt).toISOString(),
+    ...(s.connectedAt !== undefined
+      ? {
+          connected_at: new Date(s.connectedAt).toISOString(),
+          connected_duration: goDuration(ctx.now - s.connectedAt),
+        }
+      : {}),
+    port: ctx.port,
+    status: s.state,
+    age: goDuration(ctx.now - s.createdAt),
+    token_prefix: s.tokenPrefix,
+    type: s.type ?? null,
+    console: s.console,
+    viewers: s.viewers,
+    bytes_to_browser: s.bytesToBrowser,
+    bytes_to_proxmox: s.bytesToUpstream,
+  };
+}

@@ -1,0 +1,188 @@
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger tagged with a component ('ROUTER', 'CONTROL', ...); `session` marks every line. */
+  child(component: string, bindings?: { session?: string }): Logger;
+}
+
+export interface LogOptions {
+  enabled: boolean;
+  level: LogLevel;
+  format: 'text' | 'json';
+  /** Appended to; stdout when absent. */
+  file?: string;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+/** A token as it may appear in logs: never the whole token (security invariant 2). */
+export function tokenPrefix(token: string): string {
+  return `${token.slice(0, Math.min(6, Math.floor(token.length / 2)))}…`;
+}
+
+const REDACTED = '[redacted]';
+
+// Compared against the key lower-cased without '-' and '_', as a suffix: that also covers
+// CSRFPreventionToken, api_token, vncticket, vncPassword, PVEAuthCookie, set-cookie, proxmox_password.
+// `token_prefix`, `pending_tokens` or `token_ttl` do not end in a secret name and stay readable.
+const SECRET_KEY_SUFFIXES = ['password', 'passwd', 'secret', 'ticket', 'csrf', 'cookie', 'cookies', 'authorization', 'token'];
+
+function isSecretKey(key: string): boolean {
+  const normalized = key.toLowerCase().replace(/[-_]/g, '');
+  return SECRET_KEY_SUFFIXES.some((suffix) => normalized.endsWith(suffix));
+}
+
+// Characters that end a secret embedded in text: whitespace, quotes, and cookie/query separators.
+const END = `[^\\s;,&"'<>]+`;
+const SECRET_VALUE_PATTERNS: Array<[RegExp, string]> = [
+  // Cookie header or Set-Cookie value holding a Proxmox ticket, escaped or not.
+  [new RegExp(`PVEAuthCookie=${END}`, 'g'), `PVEAuthCookie=${REDACTED}`],
+  // Authorization header of an API token: the whole value goes, token id included.
+  [/PVEAPIToken[=\s]\S+/g, `PVEAPIToken=${REDACTED}`],
+  // A bare API token (`user@realm!tokenid=secret`): the id helps debugging, the secret goes.
+  [/([^\s=!@"']+@[^\s=!@"']+![^\s="']+)=[^\s,;&"'<>]+/g, `$1=${REDACTED}`],
+  // PVE and PVEVNC tickets, raw or URL-escaped. A current vncproxy ticket starts with the
+  // 8-character VNC password (0x21-0x60) and a colon: that prefix is a secret too.
+  [new RegExp(`(?:[!-\`]{8}:|(?:%[0-9A-Fa-f]{2}|[!-\`]){8}%3A)?PVE(?:VNC)?(?::|%3A)${END}`, 'g'), REDACTED],
+  // CSRFPreventionToken: 8 hex digits, a colon, a base64 HMAC (43 characters; 27 on old releases).
+  [/\b[0-9A-Fa-f]{8}:[A-Za-z0-9+/]{27,}={0,2}/g, REDACTED],
+];
+
+function scrub(text: string): string {
+  let result = text;
+  for (const [pattern, replacement] of SECRET_VALUE_PATTERNS) result = result.replace(pattern, replacement);
+  return result;
+}
+
+function sanitize(value: unknown, seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  // Errors serialise to `{}`; their message is what a reader needs.
+  if (value instanceof Error) return scrub(`${value.name}: ${value.message}`);
+  if (value instanceof Date) return value.toISOString();
+  if (seen.has(value)) return '[circular]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => sanitize(item, seen));
+  const out: LogFields = {};
+  for (const [key, item] of Object.entries(value)) out[key] = isSecretKey(key) ? REDACTED : sanitize(item, seen);
+  return out;
+}
+
+// Keys pino or the text format own: a field with such a name is renamed rather than lost.
+const RESERVED_KEYS = new Set(['level', 'time', 'msg', 'component', 'session']);
+
+function sanitizeFields(fields: LogFields): LogFields {
+  const clean = sanitize(fields, new WeakSet()) as LogFields;
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(clean)) out[RESERVED_KEYS.has(key) ? `field_${key}` : key] = value;
+  return out;
+}
+
+interface Bindings {
+  component?: string;
+  session?: string;
+}
+
+class ComponentLogger implements Logger {
+  constructor(
+    private readonly root: PinoLogger,
+    private readonly bound: PinoLogger,
+    private readonly bindings: Bindings,
+  ) {}
+
+  debug(msg: string, fields?: LogFields): void {
+    this.write('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.write('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.write('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.write('error', msg, fields);
+  }
+
+  child(component: string, bindings?: { session?: string }): Logger {
+    const merged: Bindings = { component, session: bindings?.session ?? this.bindings.session };
+    if (merged.session === undefined) delete merged.session;
+    // Children are made from the root so a component tag replaces, not repeats, the parent's.
+    return new ComponentLogger(this.root, this.root.child(merged), merged);
+  }
+
+  private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
+    // Disabled levels return before any scrubbing or allocation.
+    if (!this.bound.isLevelEnabled(level)) return;
+    if (fields === undefined) this.bound[level](scrub(msg));
+    else this.bound[level](sanitizeFields(fields), scrub(msg));
+  }
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** `2025/08/16 13:08:45` in local time, as Go's log.Ldate|log.Ltime. */
+function goTimestamp(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${d.getFullYear()}/${pad2(d.getMonth() + 1)}/${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+function textValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
+}
+
+/** Renders one of pino's JSON lines as the original program's text line. */
+function textLine(json: string): string {
+  const { time, level, component, session, msg, ...fields } = JSON.parse(json) as LogFields;
+  let line = `${goTimestamp(time as number)} `;
+  if (component !== undefined) line += `[${String(component)}] `;
+  line += `[${String(level).toUpperCase()}] ${String(msg ?? '')}`;
+  if (session !== undefined) line += ` session=${textValue(session)}`;
+  for (const [key, value] of Object.entries(fields)) line += ` ${key}=${textValue(value)}`;
+  return `${line}\n`;
+}
+
+type Sink = { write(chunk: string): unknown };
+
+function openSink(opts: LogOptions, destination: NodeJS.WritableStream | undefined): Sink {
+  if (destination) return destination;
+  // Synchronous writes: a line is on disk before the process can die, and opening fails here,
+  // at start, when the file cannot be written.
+  return pino.destination({ dest: opts.file ?? 1, append: true, mkdir: opts.file !== undefined, sync: true });
+}
+
+export function createLogger(opts: LogOptions, destination?: NodeJS.WritableStream): Logger {
+  if (!opts.enabled) return silentLogger;
+  const sink = openSink(opts, destination);
+  const text = opts.format === 'text';
+  const stream: DestinationStream = text ? { write: (line: string) => sink.write(textLine(line)) } : (sink as DestinationStream);
+  const root = pino(
+    {
+      level: opts.level,
+      base: null,
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: text ? pino.stdTimeFunctions.epochTime : pino.stdTimeFunctions.isoTime,
+    },
+    stream,
+  );
+  return new ComponentLogger(root, root, {});
+}

@@ -1,0 +1,36 @@
+import type { ProxmoxCredentials } from '../proxmox/client.js';
+
+export type GuestType = 'qemu' | 'lxc';
+export type ConsoleKind = 'novnc' | 'xterm';
+
+export interface ProxmoxTarget {
+  hostname: string;
+  port: number;
+  /** SHA-256 pin of the Proxmox certificate, when the backend gave one. */
+  fingerprint?: string;
+}
+
+/** Credentials as the backend gave them, kept only when `validate: false` until first use. */
+export interface PasswordCredentials {
+  kind: 'password';
+  username: string;
+  password: string;
+}
+
+export type GrantCredentials = ProxmoxCredentials | PasswordCredentials;
+
+/** Everything needed to open a guest's console; what a token stands for, then a session holds. */
+export interface ConsoleGrant {
+  target: ProxmoxTarget;
+  vmid: number;
+  /** Absent until resolved (node omitted and validation off); may change when a guest migrates. */
+  node?: string;
+  type?: GuestType;
+  console: ConsoleKind;
+  serial?: string;
+  credentials: GrantCredentials;
+  /** The backend's title, else the guest's name once known. */
+  title?: string;
+  viewOnly: boolean;
+  maxDurationMs: number;
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { launchChromium, leaks, recordReceived, type Received } from '../helpers/browser.js';
+import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { requireExecutable } from '../helpers/system.js';
+
+/** The page's DOM, as far as these in-page callbacks use it (the test program has no DOM types). */
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray; width: number; height: number } } | null;
+}
+declare const document: { querySelector(selector: 'canvas'): PageCanvas | null };
+
+/** Bright pixels in each 16-pixel text row of the remote screen, read from noVNC's canvas. */
+async function brightPixelsPerTextRow(page: Page): Promise<number[]> {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('canvas');
+    if (!canvas || canvas.width === 0) return [];
+    const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    const rows: number[] = [];
+    for (let band = 0; band < Math.floor(height / 16); band++) {
+      let bright = 0;
+      for (let y = band * 16; y < band * 16 + 16; y++) {
+        for (let x = 0; x < width; x++) {
+          const i = (y * width + x) * 4;
+          if (data[i]! + data[i + 1]! + data[i + 2]! > 300) bright++;
+        }
+      }
+      rows.push(bright);
+    }
+    return rows;
+  });
+}
+
+async function poll<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('the console in a real browser', () => {
+  let browser: Browser;
+  let qemuSim: Simulator;
+  let builtinSim: Simulator;
+  let tg: TestGateway;
+  const received: Received[] = [];
+  const secrets = new Set<string>();
+
+  before(async () => {
+    requireExecutable('qemu-system-x86_64', 'qemu-system-x86');
+    browser = await launchChromium();
+    qemuSim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'qemu' });
+    builtinSim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    // One gateway trusting both simulated clusters' CAs is not possible with one CA file: pin instead.
+    tg = await startTestGateway();
+  });
+  after(async () => {
+    await browser?.close();
+    await tg?.stop();
+    await qemuSim?.stop();
+    await builtinSim?.stop();
+  });
+
+  const openConsole = async (sim: Simulator, extra: Record<string, string> = {}): Promise<Page> => {
+    const created = await createToken(tg, {
+      hostname: '127.0.0.2',
+      port: String(sim.port),
+      node: 'pve1',
+      username: 'vncuser@pve',
+      password: 'vncpass',
+      vmid: '100',
+      fingerprint: sim.fingerprint,
+      ...extra,
+    });
+    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    received.push(recordReceived(page));
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(created.body.url as string);
+    assert.match(page.url(), /\/console\/[A-Za-z0-9_-]+\/$/);
+    assert.deepEqual(errors, []);
+    return page;
+  };
+
+  it("shows QEMU's SeaBIOS screen: text rows on the canvas", async () => {
+    const page = await openConsole(qemuSim);
+    const rows = await poll(
+      () => brightPixelsPerTextRow(page),
+      (r) => r.length >= 10 && r[0]! > 100,
+      'SeaBIOS text in the first row',
+    );
+    const total = rows.reduce((a, b) => a + b, 0);
+    const pixels = rows.length * 16 * (await page.evaluate(() => document.querySelector('canvas')!.width));
+    assert.ok(total < pixels * 0.3, 'text on a dark screen, not a filled canvas');
+    assert.ok(rows.some((bright) => bright === 0), 'some text rows are empty');
+    await page.close();
+  });
+
+  it('types keys pressed in the page into the guest', async () => {
+    const page = await openConsole(builtinSim);
+    await poll(() => brightPixelsPerTextRow(page), (r) => r.some((b) => b > 0), 'the guest screen');
+    await page.locator('canvas').first().click();
+    await page.keyboard.type('hello 42');
+    await poll(async () => builtinSim.received(100).text, (text) => text.includes('hello 42'), 'keys at the guest', 10_000);
+    await page.close();
+  });
+
+  it('sends nothing that identifies or unlocks Proxmox to the browser (invariant 1)', () => {
+    for (const sim of [qemuSim, builtinSim]) {
+      for (const secret of sim.issuedSecrets()) secrets.add(secret);
+      secrets.add(String(sim.port));
+    }
+    assert.ok(secrets.size > 4, 'the simulators issued tickets, CSRF tokens and VNC passwords');
+    const needles = ['127.0.0.2', 'pve1', 'vncuser', 'vncpass', ...secrets];
+    assert.ok(received.length === 2 && received.every((r) => r.frames.length > 0), 'both pages received websocket frames');
+    for (const r of received) assert.deepEqual(leaks(r, needles), []);
+  });
+});

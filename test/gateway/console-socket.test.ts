@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { RfbTestClient } from '../helpers/rfb-client.js';
+
+async function openConsole(tg: TestGateway, link: string, cookieOverride?: string): Promise<{ client: RfbTestClient; ws: WebSocket; cookie: string; wsUrl: string }> {
+  const redeemed = await redeem(link);
+  assert.equal(redeemed.statusCode, 302, redeemed.body);
+  const cookie = cookieOverride ?? (redeemed.cookie as string);
+  const wsUrl = `${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`;
+  const { client, ws } = await connect(wsUrl, tg.origin, cookie);
+  return { client, ws, cookie, wsUrl };
+}
+
+async function connect(wsUrl: string, origin: string, cookie: string): Promise<{ client: RfbTestClient; ws: WebSocket }> {
+  const ws = new WebSocket(wsUrl, { headers: { origin, cookie } });
+  // The gateway's first RFB bytes may arrive with the 101 answer: listen before 'open'.
+  const client = RfbTestClient.overWebSocket(ws);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { client, ws };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+for (const release of ['current', '7'] as const) {
+  describe(`console websocket through the gateway (Proxmox release ${release})`, () => {
+    let sim: Simulator;
+    let tg: TestGateway;
+    let base: Record<string, string>;
+    const handedOut: string[] = [];
+
+    before(async () => {
+      sim = await startSimulator({ host: '127.0.0.2', port: 0, release, backend: 'builtin' });
+      tg = await startTestGateway({}, sim.caPem);
+      base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+    });
+    after(async () => {
+      await tg?.stop();
+      await sim?.stop();
+    });
+
+    const link = async (extra: Record<string, string> = {}) => {
+      const created = await createToken(tg, { ...base, ...extra });
+      assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+      handedOut.push(created.body.token as string);
+      return created.body.url as string;
+    };
+
+    it('offers security None, authenticates upstream itself and names the desktop after the guest', async () => {
+      const { client, ws } = await openConsole(tg, await link());
+      const result = await client.handshake({});
+      assert.deepEqual(result.securityTypes, [1]);
+      assert.equal(result.securityResult, 0);
+      assert.equal(result.serverInit?.name, 'web01');
+      client.typeText('hi there');
+      await waitFor(() => sim.received(100).text.includes('hi there'), 'typed keys at the guest');
+      ws.close();
+    });
+
+    it('uses the backend title and lets the browser reconnect within the session', async () => {
+      const opened = await openConsole(tg, await link({ title: 'Customer VPS #7' }));
+      assert.equal((await opened.client.handshake({})).serverInit?.name, 'Customer VPS #7');
+      opened.ws.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const again = await connect(opened.wsUrl, tg.origin, opened.cookie);
+      const result = await again.client.handshake({});
+      assert.equal(result.securityResult, 0);
+      assert.equal(result.serverInit?.name, 'Customer VPS #7');
+      again.ws.close();
+    });
+
+    it('works with an API token', async () => {
+      const { username: _u, password: _p, ...rest } = base;
+      const created = await createToken(tg, { ...rest, api_token: 'vncuser@pve!console=11111111-2222-3333-4444-555555555555' });
+      assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+      const { client, ws } = await openConsole(tg, created.body.url as string);
+      assert.equal((await client.handshake({})).serverInit?.name, 'web01');
+      ws.close();
+    });
+
+    it('resolves node and type at connection time when validation was off', async () => {
+      const { node: _n, ...rest } = base;
+      const { client, ws } = await openConsole(tg, await link({ ...rest, validate: 'false' }));
+      assert.equal((await client.handshake({})).serverInit?.name, 'web01');
+      ws.close();
+    });
+
+    it('tells the browser in plain words when the guest stopped after the link was made', async () => {
+      const url = await link();
+      const guest = sim.inventory.guests.find((g) => g.vmid === 100)!;
+      guest.status = 'stopped';
+      try {
+        const { client, ws } = await openConsole(tg, url);
+        const result = await client.handshake({});
+        assert.equal(result.securityResult, 1);
+        assert.match(result.reason ?? '', /not running/i);
+        assert.doesNotMatch(result.reason ?? '', /pve1|127\.0\.0\.2|vncuser/);
+        ws.close();
+      } finally {
+        guest.status = 'running';
+      }
+    });
+
+    it('tells the browser when credentials held without validation are wrong', async () => {
+      const { client, ws } = await openConsole(tg, await link({ password: 'wrong', validate: 'false' }));
+      const result = await client.handshake({});
+      assert.equal(result.securityResult, 1);
+      assert.ok((result.reason ?? '').length > 0);
+      assert.doesNotMatch(result.reason ?? '', /wrong|vncuser|pve1/);
+      ws.close();
+    });
+
+    it('never logs a secret, password, ticket, CSRF token, cookie or whole token (invariant 8)', () => {
+      const text = tg.logs.join('\n');
+      assert.ok(tg.logs.length > 10, 'the run logged something');
+      for (const secret of [tg.secret, 'vncpass', '11111111-2222-3333-4444-555555555555', ...handedOut]) {
+        assert.ok(!text.includes(secret), `log holds ${secret.slice(0, 4)}…`);
+      }
+      assert.doesNotMatch(text, /PVE:[^\s:]+:[0-9A-F]{8}::/, 'a Proxmox ticket');
+      assert.doesNotMatch(text, /PVEVNC:/, 'a VNC ticket');
+      assert.doesNotMatch(text, /[0-9A-F]{8}:[A-Za-z0-9+/]{43}/, 'a CSRF token');
+      assert.doesNotMatch(text, /pvnc_session=/, 'a session cookie');
+    });
+  });
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FormData, request } from 'undici';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { createToken, freePort, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+describe('control API', () => {
+  let sim: Simulator;
+  let tg: TestGateway;
+  let base: Record<string, string>;
+
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, durations: { loginFailureDelayMs: 50 } });
+    tg = await startTestGateway({}, sim.caPem);
+    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+  });
+  after(async () => {
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  const post = (headers: Record<string, string>, body: string | FormData | Buffer) =>
+    request(`${tg.origin}/create`, { method: 'POST', headers, body });
+
+  it('refuses a missing or wrong secret with 401 and accepts the bare and the Bearer form', async () => {
+    for (const authorization of [undefined, 'wrong', `Bearer ${tg.secret}x`]) {
+      const answer = await request(`${tg.origin}/status`, { headers: authorization ? { authorization } : {} });
+      assert.equal(answer.statusCode, 401);
+      assert.deepEqual(await answer.body.json(), { status: 'error', error: 'unauthorized', message: 'missing or wrong Authorization header' });
+    }
+    for (const authorization of [tg.secret, `Bearer ${tg.secret}`]) {
+      const answer = await request(`${tg.origin}/status`, { headers: { authorization } });
+      assert.equal(answer.statusCode, 200);
+      await answer.body.dump();
+    }
+  });
+
+  it('answers GET / with 401 as the original did, and /healthz without auth', async () => {
+    const root = await request(`${tg.origin}/`);
+    assert.equal(root.statusCode, 401);
+    await root.body.dump();
+    const health = await request(`${tg.origin}/healthz`);
+    assert.equal(health.statusCode, 200);
+    assert.deepEqual(await health.body.json(), { status: 'ok' });
+  });
+
+  it("accepts the original README's multipart form with string values", async () => {
+    const form = new FormData();
+    form.set('params', JSON.stringify(base));
+    const answer = await post({ authorization: tg.secret }, form);
+    const body = (await answer.body.json()) as Record<string, string>;
+    assert.equal(answer.statusCode, 200, JSON.stringify(body));
+    assert.equal(body.status, 'success');
+    assert.match(body.token ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(body.url, `${tg.origin}/vnc/${body.token}`);
+    const expires = Date.parse(body.expires_at ?? '');
+    assert.ok(expires > Date.now() + 250_000 && expires <= Date.now() + 300_000, body.expires_at);
+  });
+
+  it('accepts urlencoded params and a JSON body, numbers as numbers', async () => {
+    const urlencoded = await post(
+      { authorization: tg.secret, 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ params: JSON.stringify(base) }).toString(),
+    );
+    assert.equal(urlencoded.statusCode, 200, await urlencoded.body.text());
+    const json = await createToken(tg, { ...base, port: sim.port, vmid: 100 });
+    assert.equal(json.statusCode, 200, JSON.stringify(json.body));
+  });
+
+  it('names every bad field with 400 invalid_params', async () => {
+    const answer = await createToken(tg, { hostname: 'bad host!', port: '70000', vmid: 'abc', node: 'pve1;rm', username: 'vncuser@pve', password: 'vncpass', console: 'spice' });
+    assert.equal(answer.statusCode, 400);
+    assert.equal(answer.body.error, 'invalid_params');
+    const fields = answer.body.fields as Record<string, string>;
+    assert.deepEqual(Object.keys(fields).sort(), ['console', 'hostname', 'node', 'port', 'vmid']);
+    const missing = await createToken(tg, { vmid: 100 });
+    assert.deepEqual(Object.keys(missing.body.fields as object).sort(), ['hostname', 'password', 'username']);
+    const notJson = await post({ authorization: tg.secret, 'content-type': 'application/x-www-form-urlencoded' }, 'params=%7Bnot-json');
+    assert.equal(notJson.statusCode, 400);
+    assert.deepEqual(((await notJson.body.json()) as { fields: object }).fields, { params: 'must be a JSON object' });
+  });
+
+  it('answers 413 for bodies over 64 KiB, 415 for other media types, 405 for other methods', async () => {
+    const big = JSON.stringify({ ...base, title: 'x'.repeat(70_000) });
+    const jsonTooBig = await post({ authorization: tg.secret, 'content-type': 'application/json' }, big);
+    assert.equal(jsonTooBig.statusCode, 413);
+    assert.equal(((await jsonTooBig.body.json()) as { error: string }).error, 'payload_too_large');
+    const form = new FormData();
+    form.set('params', big);
+    const multipartTooBig = await post({ authorization: tg.secret }, form);
+    assert.equal(multipartTooBig.statusCode, 413);
+    await multipartTooBig.body.dump();
+    const text = await post({ authorization: tg.secret, 'content-type': 'text/plain' }, 'hello');
+    assert.equal(text.statusCode, 415);
+    assert.equal(((await text.body.json()) as { error: string }).error, 'unsupported_media_type');
+    const get = await request(`${tg.origin}/create`, { headers: { authorization: tg.secret } });
+    assert.equal(get.statusCode, 405);
+    assert.equal(get.headers.allow, 'POST');
+    await get.body.dump();
+  });
+
+  it('reports Proxmox-side problems with stable codes and never echoes the password', async () => {
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ password: 'not-the-password' }, 502, 'proxmox_auth_failed'],
+      [{ username: 'auditor@pve', password: 'auditpass' }, 502, 'permission_denied'],
+      [{ vmid: '999' }, 502, 'guest_not_found'],
+      [{ vmid: '101' }, 502, 'guest_not_running'],
+      [{ node: 'pve9', vmid: '999' }, 502, 'node_not_found'],
+      [{ fingerprint: 'AB'.repeat(32) }, 502, 'tls_verification_failed'],
+      [{ hostname: '127.0.0.3', port: String(await freePort('127.0.0.3')) }, 502, 'proxmox_unreachable'],
+    ];
+    for (const [override, status, code] of cases) {
+      const answer = await createToken(tg, { ...base, ...override });
+      assert.equal(answer.statusCode, status, `${code}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.status, 'error');
+      assert.equal(answer.body.error, code);
+      assert.equal(typeof answer.body.message, 'string');
+      const text = JSON.stringify(answer.body);
+      assert.ok(!text.includes('vncpass') && !text.includes('not-the-password') && !text.includes('auditpass'), text);
+    }
+  });
+
+  it('answers 504 proxmox_timeout when Proxmox is too slow', async () => {
+    const slow = await startTestGateway({ PROXMOXVNC_PROXMOX_TIMEOUT: '1' }, sim.caPem);
+    sim.setFaults({ delayMs: 1500 });
+    try {
+      const answer = await createToken(slow, base);
+      assert.equal(answer.statusCode, 504, JSON.stringify(answer.body));
+      assert.equal(answer.body.error, 'proxmox_timeout');
+    } finally {
+      sim.setFaults({ delayMs: 0 });
+      await slow.stop();
+    }
+  });
+
+  it('finds the node when it is omitted, and detects the guest type', async () => {
+    const { node: _node, ...withoutNode } = base;
+    const answer = await createToken(tg, withoutNode);
+    assert.equal(answer.statusCode, 200, JSON.stringify(answer.body));
+  });
+
+  it('accepts an API token instead of a password', async () => {
+    const { username: _u, password: _p, ...rest } = base;
+    const answer = await createToken(tg, { ...rest, api_token: 'vncuser@pve!console=11111111-2222-3333-4444-555555555555' });
+    assert.equal(answer.statusCode, 200, JSON.stringify(answer.body));
+  });
+
+  it('with validate false checks nothing and hands out a token', async () => {
+    const answer = await createToken(tg, { ...base, password: 'wrong-but-unchecked', validate: 'false' });
+    assert.equal(answer.statusCode, 200, JSON.stringify(answer.body));
+  });
+
+  it('keeps per-token limits within the configured maxima', async () => {
+    const answer = await createToken(tg, { ...base, ttl: 100_000, max_duration: 10_000_000 });
+    assert.equal(answer.statusCode, 400);
+    assert.deepEqual(Object.keys(answer.body.fields as object).sort(), ['max_duration', 'ttl']);
+  });
+
+  it('revokes a pending token and ends a session on request', async () => {
+    const created = await createToken(tg, base);
+    const token = created.body.token as string;
+    const revoke = await request(`${tg.origin}/tokens/${token}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    assert.equal(revoke.statusCode, 200);
+    await revoke.body.dump();
+    const again = await request(`${tg.origin}/tokens/${token}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    assert.equal(again.statusCode, 404);
+    await again.body.dump();
+    const opened = await request(`${tg.origin}/vnc/${token}`);
+    assert.equal(opened.statusCode, 404);
+    await opened.body.dump();
+
+    const live = await createToken(tg, base);
+    const redeemed = await request(live.body.url as string);
+    const sessionId = /\/console\/([^/]+)\//.exec(String(redeemed.headers.location))?.[1];
+    await redeemed.body.dump();
+    assert.ok(sessionId);
+    const end = await request(`${tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    assert.equal(end.statusCode, 200);
+    await end.body.dump();
+    assert.equal(await tg.gateway.sessions.get(sessionId), null);
+  });
+
+  it("reports sessions in /status in the original's shape, without credentials", async () => {
+    const created = await createToken(tg, base);
+    const redeemed = await request(created.body.url as string);
+    await redeemed.body.dump();
+    const answer = await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } });
+    const status = (await answer.body.json()) as Record<string, unknown> & { sessions: Record<string, unknown>[] };
+    for (const key of ['total_sessions', 'pending_tokens', 'sessions_created', 'sessions_active', 'sessions_disconnected']) {
+      assert.equal(typeof status[key], 'number', key);
+    }
+    const entry = status.sessions.find((s) => String(redeemed.headers.location).includes(String(s.session_id)));
+    assert.ok(entry, 'the redeemed session is listed');
+    for (const key of ['key', 'session_id', 'url', 'node', 'vmid', 'created_at', 'port', 'status', 'age', 'type', 'console', 'viewers']) {
+      assert.ok(key in entry, key);
+    }
+    assert.equal(entry.status, 'created');
+    assert.equal(entry.vmid, '100');
+    assert.equal(entry.node, 'pve1');
+    assert.equal(entry.type, 'qemu');
+    assert.equal(entry.url, `${tg.origin}/console/${entry.session_id}/`);
+    const text = JSON.stringify(status);
+    assert.ok(!/vncpass|PVE:|PVEVNC|CSRF/i.test(text), text);
+  });
+});

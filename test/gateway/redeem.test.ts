@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** Resolves to the HTTP status a websocket upgrade got (101 when it opened). */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+    });
+    ws.on('error', () => resolve(0));
+  });
+}
+
+describe('redemption and the session page', () => {
+  let sim: Simulator;
+  let tg: TestGateway;
+  let params: Record<string, string>;
+
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0 });
+    tg = await startTestGateway({}, sim.caPem);
+    params = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+  });
+  after(async () => {
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  const newLink = async (extra: Record<string, string> = {}) => {
+    const created = await createToken(tg, { ...params, ...extra });
+    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+    return created.body.url as string;
+  };
+
+  it('redeems once: 302 to the console page with an HttpOnly cookie scoped to the session', async () => {
+    const link = await newLink();
+    const first = await redeem(link);
+    assert.equal(first.statusCode, 302);
+    assert.match(first.location ?? '', /^\/console\/[A-Za-z0-9_-]{22}\/$/);
+    const attributes = (first.setCookie ?? '').split(';').map((a) => a.trim().toLowerCase());
+    assert.ok(attributes.includes('httponly'), first.setCookie);
+    assert.ok(attributes.includes('samesite=lax'), first.setCookie);
+    assert.ok(attributes.includes(`path=${first.location}`.toLowerCase()), first.setCookie);
+
+    const second = await redeem(link);
+    assert.equal(second.statusCode, 404);
+    assert.match(second.body, /Invalid session\./);
+    assert.equal(second.setCookie, undefined);
+  });
+
+  it('shows the Invalid session page for unknown and expired tokens', async () => {
+    const unknown = await redeem(`${tg.origin}/vnc/${'A'.repeat(43)}`);
+    assert.equal(unknown.statusCode, 404);
+    assert.match(unknown.body, /Invalid session\./);
+    const garbage = await redeem(`${tg.origin}/vnc/%3Cscript%3E`);
+    assert.equal(garbage.statusCode, 404);
+    assert.doesNotMatch(garbage.body, /<script>/);
+    const malformed = await redeem(`${tg.origin}/vnc/%ff%00`);
+    assert.equal(malformed.statusCode, 400);
+    const link = await newLink({ ttl: '1' });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const expired = await redeem(link);
+    assert.equal(expired.statusCode, 404);
+    assert.match(expired.body, /Invalid session\./);
+  });
+
+  it('does not redeem on HEAD', async () => {
+    const link = await newLink();
+    const head = await request(link, { method: 'HEAD' });
+    assert.equal(head.statusCode, 200);
+    await head.body.dump();
+    assert.equal((await redeem(link)).statusCode, 302);
+  });
+
+  it('lets exactly one of many concurrent redemptions win (invariant 2)', async () => {
+    const link = await newLink();
+    const results = await Promise.all(Array.from({ length: 50 }, () => redeem(link)));
+    assert.equal(results.filter((r) => r.statusCode === 302).length, 1);
+    assert.equal(results.filter((r) => r.statusCode === 404).length, 49);
+  });
+
+  it('makes tokens of at least 128 bits that never repeat (invariant 2)', async () => {
+    const tokens = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const created = await createToken(tg, { ...params, validate: 'false' });
+      const token = created.body.token as string;
+      assert.ok(Buffer.from(token, 'base64url').length * 8 >= 128, token);
+      tokens.add(token);
+    }
+    assert.equal(tokens.size, 20);
+  });
+
+  it('opens nothing with the session URL alone: page, state and websocket need the cookie (invariant 4)', async () => {
+    const { location, cookie } = await redeem(await newLink());
+    const pageUrl = `${tg.origin}${location}`;
+    const wsUrl = pageUrl.replace('http:', 'ws:') + 'websocket';
+
+    const withCookie = await request(pageUrl, { headers: { cookie: cookie as string } });
+    assert.equal(withCookie.statusCode, 200);
+    assert.match(await withCookie.body.text(), /<html/i);
+
+    for (const headers of [{}, { cookie: 'pvnc_session=forged-value' }] as Record<string, string>[]) {
+      const page = await request(pageUrl, { headers });
+      assert.equal(page.statusCode, 403);
+      assert.doesNotMatch(await page.body.text(), /console-options/);
+      const state = await request(`${pageUrl}state`, { headers });
+      assert.equal(state.statusCode, 404);
+      await state.body.dump();
+      assert.equal(await upgradeStatus(wsUrl, { origin: tg.origin, ...headers }), 403);
+    }
+    assert.equal(await upgradeStatus(wsUrl, { origin: 'https://evil.example', cookie: cookie as string }), 403);
+    assert.equal(await upgradeStatus(wsUrl, { cookie: cookie as string }), 403);
+    assert.equal(await upgradeStatus(wsUrl, { origin: tg.origin, cookie: cookie as string }), 101);
+  });
+
+  it('sends the security headers on pages (invariant 6)', async () => {
+    const { location, cookie } = await redeem(await newLink());
+    for (const [url, headers] of [
+      [`${tg.origin}${location}`, { cookie: cookie as string }],
+      [`${tg.origin}/vnc/${'B'.repeat(43)}`, {}],
+    ] as const) {
+      const page = await request(url, { headers });
+      await page.body.dump();
+      const csp = String(page.headers['content-security-policy']);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.match(csp, /default-src 'none'/);
+      assert.equal(page.headers['referrer-policy'], 'no-referrer');
+      assert.equal(page.headers['cache-control'], 'no-store');
+      assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    }
+  });
+});

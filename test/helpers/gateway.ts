@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { request } from 'undici';
+import { createGateway, type Gateway } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  origin: string;
+  secret: string;
+  /** Every log line the gateway wrote, at debug level: tests scan them for secrets. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** A gateway on 127.0.0.1 with a fresh secret; `env` holds PROXMOXVNC_* overrides. */
+export async function startTestGateway(env: Record<string, string> = {}, caPem?: string): Promise<TestGateway> {
+  const secret = randomBytes(32).toString('hex');
+  const port = await freePort();
+  const workDir = await mkdtemp(join(tmpdir(), 'pvnc-test-'));
+  const caEnv: Record<string, string> = {};
+  if (caPem) {
+    const caFile = join(workDir, 'ca.pem');
+    await writeFile(caFile, caPem);
+    caEnv.PROXMOXVNC_PROXMOX_CA_FILE = caFile;
+  }
+  const loaded = loadConfig({
+    env: {
+      PROXMOXVNC_AUTHORIZATION: secret,
+      PROXMOXVNC_ROUTER_IP: '127.0.0.1',
+      PROXMOXVNC_ROUTER_PORT: String(port),
+      PROXMOXVNC_PUBLIC_HOST: '127.0.0.1',
+      PROXMOXVNC_PROXMOX_TIMEOUT: '5',
+      ...caEnv,
+      ...env,
+    },
+    flags: {},
+  });
+  if ('problems' in loaded) throw new Error(`test config: ${loaded.problems.join('; ')}`);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const log = createLogger({ enabled: true, level: 'debug', format: loaded.config.log_format }, sink);
+  const gateway = await createGateway(loaded.config, log);
+  await gateway.listen();
+  return {
+    gateway,
+    origin: gateway.publicOrigin,
+    secret,
+    logs,
+    async stop() {
+      await gateway.close();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CreateAnswer {
+  statusCode: number;
+  body: Record<string, unknown>;
+}
+
+/** POST /create with a JSON body (the other two body forms have their own tests). */
+export async function createToken(tg: TestGateway, params: Record<string, unknown>): Promise<CreateAnswer> {
+  const answer = await request(`${tg.origin}/create`, {
+    method: 'POST',
+    headers: { authorization: tg.secret, 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  });
+  return { statusCode: answer.statusCode, body: (await answer.body.json()) as Record<string, unknown> };
+}
+
+/** Opens a console link as a browser would, without following the redirect. */
+export async function redeem(link: string): Promise<{ statusCode: number; location?: string; cookie?: string; setCookie?: string; body: string }> {
+  const answer = await request(link, { method: 'GET' });
+  const setCookie = answer.headers['set-cookie'];
+  const first = Array.isArray(setCookie) ? setCookie[0] : setCookie;
+  return {
+    statusCode: answer.statusCode,
+    location: answer.headers.location as string | undefined,
+    setCookie: first,
+    cookie: first?.split(';')[0],
+    body: await answer.body.text(),
+  };
+}

@@ -1,0 +1,117 @@
+// The noVNC console page: the remote screen in the window, with the shared toolbar and reconnects.
+import './shared/console.css';
+import RFB from '@novnc/novnc';
+import { buildChrome } from './shared/chrome.js';
+import { toolbarButton, toolbarSeparator } from './shared/controls.js';
+import { sessionEndpoints } from './shared/endpoints.js';
+import { fullscreenButton } from './shared/fullscreen.js';
+import { readConsoleOptions } from './shared/options.js';
+import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
+import { sendCombo } from './vnc/key-combos.js';
+import { keysMenu } from './vnc/keys-menu.js';
+import { pasteDialog } from './vnc/paste-dialog.js';
+import { applyScaling, savedScaling, scalingMenu } from './vnc/scaling.js';
+
+const options = readConsoleOptions();
+const endpoints = sessionEndpoints(options.sessionId);
+const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly });
+
+let rfb: RFB | null = null;
+let scaling = savedScaling();
+
+const focusConsole = (): void => {
+  if (!options.viewOnly) rfb?.focus({ preventScroll: true });
+};
+
+const paste = options.viewOnly ? null : pasteDialog(() => rfb, focusConsole);
+
+const transport: ConsoleTransport = {
+  open() {
+    let connection: RFB;
+    try {
+      connection = new RFB(chrome.screen, endpoints.websocket, { shared: true });
+    } catch {
+      // e.g. a websocket URL the browser refuses: treated like a failed connection.
+      setTimeout(() => supervisor.lost(), 0);
+      return;
+    }
+    rfb = connection;
+    connection.background = 'transparent';
+    connection.viewOnly = options.viewOnly;
+    connection.focusOnClick = !options.viewOnly;
+    applyScaling(connection, scaling);
+    // Events of a connection the page has already replaced are stale and ignored.
+    const isCurrent = (): boolean => rfb === connection;
+    connection.addEventListener('connect', () => {
+      if (!isCurrent()) return;
+      supervisor.connected();
+      focusConsole();
+    });
+    connection.addEventListener('securityfailure', (event) => {
+      if (isCurrent()) supervisor.refused(event.detail.reason);
+    });
+    connection.addEventListener('credentialsrequired', () => {
+      // The gateway authenticates upstream itself; a password prompt means something is misconfigured.
+      if (!isCurrent()) return;
+      supervisor.refused('The console asked for a password. Please open a new console from your control panel.');
+      transport.close();
+    });
+    connection.addEventListener('disconnect', () => {
+      if (!isCurrent()) return;
+      rfb = null;
+      paste?.stop();
+      supervisor.lost();
+    });
+    connection.addEventListener('desktopname', (event) => {
+      if (isCurrent() && event.detail.name) chrome.setTitle(event.detail.name);
+    });
+  },
+  close() {
+    const old = rfb;
+    rfb = null;
+    old?.disconnect();
+  },
+};
+
+const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome);
+
+function buildToolbar(): void {
+  const controls: Array<HTMLElement | null> = [];
+  if (!options.viewOnly) {
+    const ctrlAltDel = toolbarButton({ label: 'Ctrl+Alt+Del', hint: 'Send Ctrl+Alt+Del', needsConnection: true });
+    ctrlAltDel.classList.add('tb-button--cad');
+    ctrlAltDel.addEventListener('click', () => {
+      rfb?.sendCtrlAltDel();
+      focusConsole();
+    });
+    const pasteButton = toolbarButton({ label: 'Paste', icon: 'clipboard', hint: 'Type text into the console', needsConnection: true });
+    pasteButton.addEventListener('click', () => paste?.open());
+    controls.push(
+      ctrlAltDel,
+      keysMenu((keys) => {
+        if (rfb) sendCombo(rfb, keys);
+      }, focusConsole),
+      pasteButton,
+      toolbarSeparator(),
+    );
+  }
+  const reconnect = toolbarButton({ label: 'Reconnect', icon: 'refresh', iconOnly: true });
+  reconnect.classList.add('tb-reconnect');
+  reconnect.addEventListener('click', () => supervisor.start());
+  controls.push(
+    scalingMenu(
+      scaling,
+      (mode) => {
+        scaling = mode;
+        if (rfb) applyScaling(rfb, mode);
+      },
+      focusConsole,
+    ),
+    fullscreenButton(focusConsole),
+    reconnect,
+  );
+  chrome.controls.append(...controls.filter((c): c is HTMLElement => c !== null));
+}
+
+buildToolbar();
+supervisor.start();

@@ -1,0 +1,116 @@
+import { el } from '../shared/dom.js';
+import { icon } from '../shared/icons.js';
+import { keystrokesFor } from './keysyms.js';
+import { typeKeystrokes, type KeySender, type TypingJob } from './typist.js';
+
+/** About two and a half minutes of typing; more is better sent another way (e.g. a file transfer). */
+const MAX_PASTE_CHARS = 10000;
+
+export interface PasteDialog {
+  open(): void;
+  /** Stops any typing in progress (the connection went away). */
+  stop(): void;
+}
+
+/**
+ * "Paste": the customer puts text in a box and the console types it. Consoles have no clipboard,
+ * so this is the only way to get a long password or a command line into the guest.
+ */
+export function pasteDialog(sender: () => KeySender | null, onClose: () => void): PasteDialog {
+  const textarea = el('textarea', {
+    class: 'paste-text',
+    rows: '8',
+    spellcheck: 'false',
+    autocomplete: 'off',
+    placeholder: 'Paste or type the text to send…',
+    'aria-label': 'Text to type into the console',
+  });
+  const counter = el('span', { class: 'paste-counter' });
+  const progressBar = el('progress', { class: 'paste-progress', max: '1', value: '0' });
+  const progressText = el('span', { class: 'paste-progress-text' });
+  const progress = el('div', { class: 'paste-progress-row', hidden: true }, progressBar, progressText);
+  const cancelButton = el('button', { type: 'button', class: 'btn' }, 'Cancel');
+  const typeButton = el('button', { type: 'button', class: 'btn btn-primary' }, 'Type text');
+  const closeButton = el('button', { type: 'button', class: 'dialog-close', 'aria-label': 'Close', title: 'Close' }, icon('close'));
+  const dialog = el(
+    'dialog',
+    { class: 'dialog paste-dialog', 'aria-labelledby': 'paste-heading' },
+    el('div', { class: 'dialog-head' }, el('h2', { id: 'paste-heading' }, 'Paste text'), closeButton),
+    el(
+      'p',
+      { class: 'dialog-help' },
+      'The text is typed into the console as keystrokes, as on a US keyboard. Line breaks are typed as Enter.',
+    ),
+    textarea,
+    el('div', { class: 'paste-meta' }, counter),
+    progress,
+    el('div', { class: 'dialog-actions' }, cancelButton, typeButton),
+  );
+  document.body.append(dialog);
+
+  let job: TypingJob | null = null;
+
+  const updateCounter = (): void => {
+    const length = textarea.value.length;
+    counter.textContent = length > MAX_PASTE_CHARS ? `${length} characters: at most ${MAX_PASTE_CHARS} can be typed at once` : `${length} characters`;
+    counter.classList.toggle('is-error', length > MAX_PASTE_CHARS);
+    typeButton.disabled = length === 0 || length > MAX_PASTE_CHARS;
+  };
+  const setTyping = (typing: boolean): void => {
+    textarea.disabled = typing;
+    typeButton.hidden = typing;
+    progress.hidden = !typing;
+    cancelButton.textContent = typing ? 'Stop typing' : 'Cancel';
+  };
+  const stop = (): void => {
+    job?.cancel();
+    job = null;
+  };
+  const close = (): void => {
+    stop();
+    if (dialog.open) dialog.close();
+  };
+
+  textarea.addEventListener('input', updateCounter);
+  textarea.addEventListener('keydown', (event) => {
+    // Ctrl+Enter is the usual "send" shortcut of multi-line boxes.
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !typeButton.disabled) {
+      event.preventDefault();
+      typeButton.click();
+    }
+  });
+  cancelButton.addEventListener('click', () => (job ? stop() : close()));
+  closeButton.addEventListener('click', close);
+  dialog.addEventListener('close', () => {
+    stop();
+    onClose();
+  });
+  typeButton.addEventListener('click', () => {
+    const strokes = keystrokesFor(textarea.value);
+    setTyping(true);
+    const current = typeKeystrokes(strokes, sender, (typed, total) => {
+      progressBar.value = total === 0 ? 1 : typed / total;
+      progressText.textContent = `Typing… ${typed} of ${total}`;
+    });
+    job = current;
+    void current.finished.then((complete) => {
+      if (job === current) job = null;
+      setTyping(false);
+      if (complete) {
+        textarea.value = '';
+        updateCounter();
+        close();
+      }
+    });
+  });
+
+  return {
+    open: () => {
+      setTyping(false);
+      updateCounter();
+      dialog.showModal();
+      textarea.focus();
+    },
+    stop,
+  };
+}

@@ -1,0 +1,74 @@
+import { toolbarButton } from '../shared/controls.js';
+import { el } from '../shared/dom.js';
+import { icon } from '../shared/icons.js';
+import { dropdownMenu } from '../shared/menu.js';
+
+export type ScalingMode = 'scale' | 'remote' | 'none';
+
+const MODES: Array<{ mode: ScalingMode; label: string; hint: string }> = [
+  { mode: 'scale', label: 'Scale to window', hint: 'Shrink or grow the screen to fit this window' },
+  { mode: 'remote', label: 'Remote resize', hint: 'Ask the server to match this window size' },
+  { mode: 'none', label: 'Actual size', hint: '1:1 pixels; scroll to see the whole screen' },
+];
+
+const STORAGE_KEY = 'proxmoxvnc.scaling';
+
+interface Scalable {
+  scaleViewport: boolean;
+  resizeSession: boolean;
+  clipViewport: boolean;
+}
+
+export function applyScaling(rfb: Scalable, mode: ScalingMode): void {
+  rfb.scaleViewport = mode === 'scale';
+  rfb.resizeSession = mode === 'remote';
+  // Unclipped, a screen larger than the window scrolls (noVNC's container has overflow: auto).
+  rfb.clipViewport = false;
+}
+
+/** The customer's last choice; storage may be blocked (e.g. third-party frames), so it is best effort. */
+export function savedScaling(): ScalingMode {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (saved === 'scale' || saved === 'remote' || saved === 'none') return saved;
+  } catch {
+    // storage unavailable
+  }
+  return 'scale';
+}
+
+function saveScaling(mode: ScalingMode): void {
+  try {
+    localStorage.setItem(STORAGE_KEY, mode);
+  } catch {
+    // storage unavailable: the choice lasts for this page only
+  }
+}
+
+/** The toolbar's scaling selector; `onChange` applies a new mode to the live connection. */
+export function scalingMenu(initial: ScalingMode, onChange: (mode: ScalingMode) => void, onClose: () => void): HTMLElement {
+  const button = toolbarButton({ label: 'Scale to window', icon: 'scale', hint: 'Screen size', menu: true });
+  const label = button.querySelector('.tb-label');
+  const menu = dropdownMenu(button, 'menu--scaling', onClose);
+  const items = MODES.map(({ mode, label: text, hint }) => {
+    const item = el(
+      'button',
+      { type: 'button', class: 'menu-item', role: 'menuitemradio', 'aria-checked': 'false', 'data-mode': mode },
+      el('span', { class: 'menu-check' }, icon('check')),
+      el('span', { class: 'menu-text' }, el('span', { class: 'menu-label' }, text), el('span', { class: 'menu-hint' }, hint)),
+    );
+    item.addEventListener('click', () => select(mode));
+    return item;
+  });
+  menu.panel.append(el('div', { class: 'menu-heading' }, 'Screen size'), ...items);
+
+  function select(mode: ScalingMode): void {
+    for (const item of items) item.setAttribute('aria-checked', String(item.dataset.mode === mode));
+    if (label) label.textContent = MODES.find((m) => m.mode === mode)?.label ?? '';
+    saveScaling(mode);
+    onChange(mode);
+  }
+  for (const item of items) item.setAttribute('aria-checked', String(item.dataset.mode === initial));
+  if (label) label.textContent = MODES.find((m) => m.mode === initial)?.label ?? '';
+  return menu.root;
+}
