@@ -2,20 +2,33 @@
 // measuring clients or with the other server. Both sides of the small IPC protocol live here.
 import { fork, type ChildProcess } from 'node:child_process';
 
-type ParentMessage<O> = { type: 'start'; options: O } | { type: 'stop' };
-type ChildMessage<I> = { type: 'ready'; info: I } | { type: 'failed'; error: string };
+type ParentMessage<O> = { type: 'start'; options: O } | { type: 'cpu' } | { type: 'stop' };
+type ChildMessage<I> = { type: 'ready'; info: I } | { type: 'failed'; error: string } | { type: 'cpu'; micros: number };
 
+/** What a child's start function hands back. */
 export interface Started<I> {
   info: I;
   stop(): Promise<void>;
 }
 
+/** The parent's handle on a server running in a child process. */
+export interface ChildServer<I> extends Started<I> {
+  /** CPU time (user + system) the child used so far, in microseconds. */
+  cpuMicros(): Promise<number>;
+}
+
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
+
+export function cpuMicrosOfThisProcess(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
 
 /** Child side: starts the server when asked, stops it when asked or when the parent goes away. */
 export function serveInChild<O, I>(start: (options: O) => Promise<Started<I>>): void {
   if (!process.send) throw new Error('this file runs as a child of bench/run.js');
+  const send = (message: ChildMessage<I>, then: () => void = () => {}) => process.send?.(message, undefined, undefined, then);
   let started: Promise<Started<I>> | undefined;
   let stopping = false;
   const stopAndExit = (): void => {
@@ -33,26 +46,34 @@ export function serveInChild<O, I>(start: (options: O) => Promise<Started<I>>): 
   };
   process.on('message', (message: ParentMessage<O>) => {
     if (message.type === 'stop') return stopAndExit();
+    if (message.type === 'cpu') return void send({ type: 'cpu', micros: cpuMicrosOfThisProcess() });
     if (started) return;
     started = start(message.options);
     started.then(
-      (s) => process.send?.({ type: 'ready', info: s.info } satisfies ChildMessage<I>),
-      (err: Error) => process.send?.({ type: 'failed', error: err.stack ?? err.message } satisfies ChildMessage<I>, () => process.exit(1)),
+      (s) => send({ type: 'ready', info: s.info }),
+      (err: Error) => send({ type: 'failed', error: err.stack ?? err.message }, () => process.exit(1)),
     );
   });
   // The IPC channel closes when the parent exits, however it exits.
   process.on('disconnect', stopAndExit);
 }
 
-/** Parent side: forks `entry`, starts its server with `options`, resolves with what it reported. */
-export async function startInChild<O, I>(entry: URL, options: O): Promise<Started<I>> {
+/** Parent side: forks `entry`, starts its server with `options`, resolves once it reported ready. */
+export async function startInChild<O, I>(entry: URL, options: O): Promise<ChildServer<I>> {
   const child: ChildProcess = fork(entry, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const send = (message: ParentMessage<O>) => child.send(message);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let spawnError: Error | undefined;
   child.on('error', (err) => (spawnError ??= err));
+  const cpuAnswers: { resolve(micros: number): void; reject(err: Error): void }[] = [];
+  void exited.then(() => {
+    for (const answer of cpuAnswers.splice(0)) answer.reject(new Error(`${entry.pathname} exited`));
+  });
+
   const ready = new Promise<I>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry.pathname} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     child.on('message', (message: ChildMessage<I>) => {
+      if (message.type === 'cpu') return cpuAnswers.shift()?.resolve(message.micros);
       clearTimeout(timer);
       if (message.type === 'ready') resolve(message.info);
       else reject(new Error(`${entry.pathname} failed to start: ${message.error}`));
@@ -61,14 +82,22 @@ export async function startInChild<O, I>(entry: URL, options: O): Promise<Starte
   });
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage<O>);
+    if (child.connected) send({ type: 'stop' });
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
   };
+  // The child answers in order, so answers are matched to questions first in, first out.
+  const cpuMicros = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      if (!child.connected) return reject(new Error(`${entry.pathname} is gone`));
+      cpuAnswers.push({ resolve, reject });
+      send({ type: 'cpu' });
+    });
+
   try {
-    child.send({ type: 'start', options } satisfies ParentMessage<O>);
-    return { info: await ready, stop };
+    send({ type: 'start', options });
+    return { info: await ready, stop, cpuMicros };
   } catch (err) {
     await stop();
     throw err;

@@ -27,8 +27,8 @@ export class BenchRfbConnection {
   private constructor(
     private readonly ws: WebSocket,
     private readonly rfb: RfbTestClient,
-    private readonly width: number,
-    private readonly height: number,
+    readonly width: number,
+    readonly height: number,
   ) {
     const parser = new ServerMessageParser(BYTES_PER_PIXEL, {
       onUpdate: () => this.onUpdate(),

@@ -1,11 +1,12 @@
 // `npm run bench`: relay throughput and small-message round trips, through the gateway and
 // straight to the same simulated console, side by side in one run. Prints figures, asserts nothing.
+import { loadavg } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startInChild, type Started } from './child.js';
+import { cpuMicrosOfThisProcess, startInChild, type ChildServer } from './child.js';
 import { directOpener, gatewayOpener, type ConsoleOpener } from './consoles.js';
 import type { GatewayChildInfo } from './gateway-child.js';
-import { measureRoundTrips, measureThroughput } from './measure.js';
+import { measureRoundTrips, measureThroughput, type CpuSample, type ThroughputRun } from './measure.js';
 import { formatReport, type BenchResults } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
 import type { SimChildInfo } from './sim-child.js';
@@ -27,10 +28,10 @@ async function openConnection(opener: ConsoleOpener): Promise<BenchRfbConnection
   return BenchRfbConnection.start(await opener.open());
 }
 
-async function throughputRun(opener: ConsoleOpener): Promise<number> {
+async function throughputRun(opener: ConsoleOpener, cpu: () => Promise<CpuSample>): Promise<ThroughputRun> {
   const connection = await openConnection(opener);
   try {
-    return await measureThroughput(connection, WARMUP_MS, MEASURE_MS);
+    return await measureThroughput(connection, cpu, WARMUP_MS, MEASURE_MS);
   } finally {
     connection.close();
   }
@@ -53,21 +54,23 @@ async function roundTrips(direct: ConsoleOpener, gateway: ConsoleOpener): Promis
   }
 }
 
-async function measureSideBySide(direct: ConsoleOpener, gateway: ConsoleOpener): Promise<BenchResults> {
+async function measureSideBySide(direct: ConsoleOpener, gateway: ConsoleOpener, cpu: () => Promise<CpuSample>, loadAverageBefore: number): Promise<BenchResults> {
   const throughput: BenchResults['throughput'] = { direct: [], gateway: [] };
   for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
-    throughput.direct.push(await throughputRun(direct));
-    throughput.gateway.push(await throughputRun(gateway));
+    throughput.direct.push(await throughputRun(direct, cpu));
+    throughput.gateway.push(await throughputRun(gateway, cpu));
   }
   return {
     throughput,
     roundTrip: await roundTrips(direct, gateway),
-    settings: { warmupMs: WARMUP_MS, measureMs: MEASURE_MS, roundTrips: ROUND_TRIP_BLOCKS * ROUND_TRIPS_PER_BLOCK },
+    settings: { warmupMs: WARMUP_MS, measureMs: MEASURE_MS, roundTrips: ROUND_TRIP_BLOCKS * ROUND_TRIPS_PER_BLOCK, loadAverageBefore },
   };
 }
 
 async function main(): Promise<void> {
-  const children: Started<unknown>[] = [];
+  // Other work on the machine skews every figure: say how busy it was.
+  const loadAverageBefore = loadavg()[0]!;
+  const children: ChildServer<unknown>[] = [];
   const openers: ConsoleOpener[] = [];
   try {
     const sim = await startInChild<{ host: string }, SimChildInfo>(sibling('sim-child'), { host: SIM_HOST });
@@ -81,7 +84,11 @@ async function main(): Promise<void> {
     openers.push(direct);
     const viaGateway = gatewayOpener(gateway.info, sim.info);
     openers.push(viaGateway);
-    process.stdout.write(`${formatReport(await measureSideBySide(direct, viaGateway))}\n`);
+    const cpu = async (): Promise<CpuSample> => {
+      const [simulator, gatewayCpu] = await Promise.all([sim.cpuMicros(), gateway.cpuMicros()]);
+      return { simulator, gateway: gatewayCpu, client: cpuMicrosOfThisProcess() };
+    };
+    process.stdout.write(`${formatReport(await measureSideBySide(direct, viaGateway, cpu, loadAverageBefore))}\n`);
   } finally {
     await Promise.all(openers.map((o) => o.close()));
     // The gateway first, so the simulator sees its consoles closed by a client, as in production.

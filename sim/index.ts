@@ -52,6 +52,8 @@ export interface Simulator {
   /** What a guest's console received. */
   received(vmid: number): { keysyms: number[]; text: string };
   stats(): { vncproxyCalls: number; openWebsockets: number; logins: number };
+  /** Every login ticket, CSRF token, VNC ticket and VNC password issued so far. */
+  issuedSecrets(): string[];
   /** The QEMU serving a VM's console, confirmed over QMP (backend 'qemu' only; rejects otherwise). */
   qemuProcess(vmid: number): Promise<QemuProcessInfo>;
   stop(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     listeners: new ListenerTable(() => durations.listenerWaitMs),
     caPem: tls.caPem,
     counters: { vncproxyCalls: 0, logins: 0 },
+    issuedSecrets: new Set(),
     takenSockets: new Set(),
     openWebsockets: 0,
   };
@@ -134,6 +137,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     received: (vmid) => backend.received(vmid),
     stats: () => ({ vncproxyCalls: state.counters.vncproxyCalls, openWebsockets: state.openWebsockets, logins: state.counters.logins }),
     qemuProcess: (vmid) => backend.qemuProcess(vmid),
+    issuedSecrets: () => [...state.issuedSecrets],
     stop: () => (stopping ??= stop()),
   };
 }

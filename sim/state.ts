@@ -16,6 +16,8 @@ export interface SimState {
   readonly listeners: ListenerTable;
   readonly caPem: string;
   readonly counters: { vncproxyCalls: number; logins: number };
+  /** Every ticket, CSRF token and VNC password handed out, for tests that check none leaks. */
+  readonly issuedSecrets: Set<string>;
   /** Connections taken over from the HTTP server (relays, unanswered upgrades): closed at stop. */
   readonly takenSockets: Set<Duplex>;
   /** Console relays currently open. */

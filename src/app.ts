@@ -75,7 +75,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   );
   const clients = new ProxmoxClients({
     timeoutMs: config.proxmox_timeout * 1000,
-    caPem: config.proxmox_ca_file ? readFileSync(config.proxmox_ca_file, 'utf8') : undefined,
+    caPem: config.proxmox_ca_pem,
     insecure: config.proxmox_tls_insecure,
   });
   const access = new ConsoleService(clients, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
@@ -124,7 +124,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     tokens,
     sessions,
     assetBase: ASSET_BASE,
-    cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.length > 0 },
+    // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
+    cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
   });
   const sockets = attachConsoleSockets(app.server, {
     log,

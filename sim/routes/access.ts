@@ -44,10 +44,13 @@ const login: Route = {
     }
     state.counters.logins++;
     const identity: Identity = { user, token: null };
+    const ticket = state.authority.loginTicket(user.userid);
+    const csrf = state.authority.csrfToken(user.userid);
+    state.issuedSecrets.add(ticket).add(csrf);
     return {
       username: user.userid,
-      ticket: state.authority.loginTicket(user.userid),
-      CSRFPreventionToken: state.authority.csrfToken(user.userid),
+      ticket,
+      CSRFPreventionToken: csrf,
       cap: capabilities(identity),
       ...(hasPrivilege(identity, '/', 'Sys.Audit') ? { clustername: state.inventory.clusterName } : {}),
     };

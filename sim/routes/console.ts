@@ -48,6 +48,7 @@ async function openConsole(call: RouteCall, guest: InventoryGuest, generatePassw
     ticket = state.authority.vncTicket(user, authPath, {});
     password = generatePassword ? randomVncPassword() : undefined;
   }
+  state.issuedSecrets.add(ticket).add(password ?? ticket.slice(0, 8));
   if (guest.status === 'running') {
     try {
       // Without a generated password QEMU gets the ticket, of which VNC uses the first 8 bytes.
@@ -77,6 +78,25 @@ function qemuVncproxy(): Route {
     permission: consolePermission,
     params: { node: nodeParam, vmid: vmidParam, websocket: { type: 'boolean', optional: true }, 'generate-password': { type: 'boolean', optional: true } },
     handle: (call) => openConsole(call, routeGuest(call, 'qemu'), call.params['generate-password'] === true),
+  };
+}
+
+/** A container's console is vncterm; it has no generate-password (sending it is a 400). */
+function lxcVncproxy(): Route {
+  return {
+    name: 'lxc.vncproxy',
+    method: 'POST',
+    path: /^\/nodes\/(?<node>[^/]+)\/lxc\/(?<vmid>[^/]+)\/vncproxy$/,
+    authenticated: true,
+    permission: consolePermission,
+    params: {
+      node: nodeParam,
+      vmid: vmidParam,
+      websocket: { type: 'boolean', optional: true },
+      width: { type: 'integer', optional: true, minimum: 16, maximum: 4096 },
+      height: { type: 'integer', optional: true, minimum: 16, maximum: 2160 },
+    },
+    handle: (call) => openConsole(call, routeGuest(call, 'lxc'), false),
   };
 }
 
@@ -139,4 +159,4 @@ function vncwebsocket(type: GuestType): Route {
   };
 }
 
-export const consoleRoutes: Route[] = [qemuVncproxy(), vncwebsocket('qemu'), vncwebsocket('lxc')];
+export const consoleRoutes: Route[] = [qemuVncproxy(), lxcVncproxy(), vncwebsocket('qemu'), vncwebsocket('lxc')];

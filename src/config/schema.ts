@@ -40,8 +40,6 @@ export function isCidr(value: string): boolean {
   return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-const ipAddress = z.string({ error: 'must be an IP address' }).refine((v) => isIP(v) !== 0, { error: 'must be an IP address' });
-
 const hostOrAddress = z
   .string({ error: 'must be a host name or IP address' })
   .refine((v) => isIP(v) !== 0 || isHostName(v), { error: 'must be a host name or IP address' });
@@ -138,7 +136,8 @@ export const CONFIG_FIELDS = {
     ),
   ),
   log_file: field('string', path.optional()),
-  public_ip: field('string', ipAddress.optional()),
+  // Deployments of the original put host names here too: accepted, as the original did.
+  public_ip: field('string', hostOrAddress.optional()),
   public_host: field('string', hostOrAddress.optional()),
   router_ip: field('string', hostOrAddress.default('0.0.0.0')),
   // 0 asks the system for a free port (tests and the demo use it).

@@ -65,7 +65,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     try {
       const outcome = await runVncBridge(ws, {
         openUpstream: () => deps.access.openVncUpstream(session),
-        title: sessionTitle(session),
+        title: () => sessionTitle(session),
         handshakeTimeoutMs: deps.handshakeTimeoutMs,
         log: sessionLog,
         onFirstFrame: () => sessionLog.debug('first frame relayed', { ms: Date.now() - openedAt }),

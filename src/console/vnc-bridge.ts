@@ -14,8 +14,11 @@ export interface VncBridgeOptions {
    * may come paused (ProxmoxClient.openVncWebsocket does); the bridge resumes it when listening.
    */
   openUpstream: () => Promise<{ ws: WebSocket; vncPassword: string }>;
-  /** Desktop name shown to the browser instead of the upstream's. */
-  title: string;
+  /**
+   * Desktop name shown to the browser instead of the upstream's; read once the upstream is open,
+   * since opening it may be what first learns the guest's name.
+   */
+  title: () => string;
   /** From the browser's connection to the relayed ServerInit. */
   handshakeTimeoutMs: number;
   log: Logger;
@@ -124,7 +127,7 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
     sendToBrowser(securityResultOk(version));
     await sideStep('browser', readClientInit(browserReader));
     sendToUpstream(SHARED_CLIENT_INIT);
-    sendToBrowser(await sideStep('upstream', readServerInitRenamed(upstreamReader, opts.title)));
+    sendToBrowser(await sideStep('upstream', readServerInitRenamed(upstreamReader, opts.title())));
   } catch (err) {
     clearTimeout(timer);
     abandoned = true;

@@ -43,7 +43,7 @@ before(async () => {
     outcomes.push(
       runVncBridge(ws, {
         openUpstream: openGuest(100),
-        title: TITLE,
+        title: () => TITLE,
         handshakeTimeoutMs: 5_000,
         log: silentLogger,
         ...bridgeOptions(),

@@ -37,6 +37,15 @@ describe('vncproxy on release current', () => {
     assert.equal(third.port, first.port);
   });
 
+  it('serves containers too: no generate-password parameter, width and height bounded', async () => {
+    const ok = await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/vncproxy', { headers: token, form: { websocket: '1', width: '800', height: '600' } });
+    assert.equal(ok.status, 200);
+    assert.ok(ok.json.data.ticket.startsWith(`${ok.json.data.password}:PVEVNC:`));
+    const refused = await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/vncproxy', { headers: token, form: { websocket: '1', 'generate-password': '1', width: '8' } });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(Object.keys(refused.json.errors).sort(), ['generate-password', 'width']);
+  });
+
   it('answers 200 for a stopped VM, and counts calls', async () => {
     const before = sim.stats().vncproxyCalls;
     const res = await apiCall(sim, 'POST', '/nodes/pve1/qemu/101/vncproxy', { headers: token, form: { websocket: '1' } });
@@ -58,6 +67,12 @@ describe('vncproxy on release 7', () => {
     assert.match(data.ticket, /^PVEVNC:[0-9A-F]{8}::/);
     assert.equal(typeof data.port, 'string');
     assert.match(String(data.port), /^59\d\d$/);
+  });
+
+  it('gives containers no password field either', async () => {
+    const res = await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/vncproxy', { headers: token, form: { websocket: '1' } });
+    assert.equal(res.status, 200);
+    assert.equal('password' in res.json.data, false);
   });
 
   it('with generate-password=1: a password unrelated to the ticket', async () => {

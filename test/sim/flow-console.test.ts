@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { RfbTestClient } from '../helpers/rfb-client.js';
 import { requireExecutable } from '../helpers/system.js';
-import { login, openConsoleWebSocket, sessionHeaders, VNCUSER_TOKEN, vncproxy, vncwebsocketPath } from './api-client.js';
+import { apiCall, login, openConsoleWebSocket, sessionHeaders, VNCUSER_TOKEN, vncproxy, vncwebsocketPath } from './api-client.js';
 
 const QEMU_AUTH_FAILED = 'Authentication failed\0';
 
@@ -119,6 +119,34 @@ describe('console flow on release 7', () => {
     const result = await RfbTestClient.overWebSocket(ws).handshake({ password: proxy.password! });
     assert.equal(result.securityResult, 0);
     ws.close();
+  });
+});
+
+describe('container console flow', () => {
+  let sim: Simulator;
+  before(async () => {
+    sim = await startSimulator();
+  });
+  after(() => sim.stop());
+
+  it("opens a container's console, and refuses a wrong password with vncterm's reason", async () => {
+    const headers = { Authorization: VNCUSER_TOKEN };
+    const proxy = await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/vncproxy', { headers, form: { websocket: '1' } });
+    const { port, ticket, password, cert } = proxy.json.data;
+    const url = `wss://${sim.host}:${sim.port}${vncwebsocketPath('pve1', 'lxc', 200, port, ticket)}`;
+    const ws = new WebSocket(url, ['binary'], { ca: cert, headers });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const result = await RfbTestClient.overWebSocket(ws).handshake({ password });
+    assert.equal(result.securityResult, 0);
+    ws.close();
+
+    const second = await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/vncproxy', { headers, form: { websocket: '1' } });
+    const ws2 = new WebSocket(`wss://${sim.host}:${sim.port}${vncwebsocketPath('pve1', 'lxc', 200, second.json.data.port, second.json.data.ticket)}`, ['binary'], { ca: cert, headers });
+    await new Promise((resolve, reject) => ws2.once('open', resolve).once('error', reject));
+    const wrong = await RfbTestClient.overWebSocket(ws2).handshake({ password: 'wrongpw!' });
+    assert.equal(wrong.securityResult, 1);
+    assert.equal(wrong.reason, 'password check failed!');
+    ws2.close();
   });
 });
 

@@ -124,6 +124,17 @@ describe('log file', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('fails at creation when the file cannot be opened', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proxmoxvnc-log-'));
+    try {
+      const notADirectory = join(dir, 'plain-file');
+      writeFileSync(notADirectory, '');
+      assert.throws(() => createLogger({ enabled: true, level: 'info', format: 'text', file: join(notADirectory, 'gateway.log') }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('tokenPrefix', () => {
