@@ -19,6 +19,7 @@ import { ConsoleService } from './sessions/console-service.js';
 import type { ConsoleGrant } from './sessions/grant.js';
 import { MemorySessionRegistry } from './sessions/memory-registry.js';
 import type { SessionRegistry } from './sessions/registry.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { MemoryTokenStore } from './tokens/memory-store.js';
 import type { TokenStore } from './tokens/store.js';
 
@@ -64,7 +65,6 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = 15_000;
 
-  const tokens = new MemoryTokenStore<ConsoleGrant>({ maxPending: config.max_pending_tokens });
   const sessions = new MemorySessionRegistry(
     {
       maxSessions: config.max_sessions,
@@ -73,6 +73,11 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     },
     { onEnded: (session) => log.child('SESSION', { session: session.id }).info('session ended', { reason: session.endReason }) },
   );
+  const metrics = new GatewayMetrics(sessions);
+  const tokens = new MemoryTokenStore<ConsoleGrant>({
+    maxPending: config.max_pending_tokens,
+    onExpired: (count) => metrics.tokensExpired.inc(count),
+  });
   const clients = new ProxmoxClients({
     timeoutMs: config.proxmox_timeout * 1000,
     caPem: config.proxmox_ca_pem,
@@ -118,9 +123,10 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   );
 
   let boundPort = config.router_port;
-  registerControlRoutes(app, { config, log, publicOrigin, listenPort: () => boundPort, tokens, sessions, access });
+  registerControlRoutes(app, { config, log, publicOrigin, listenPort: () => boundPort, tokens, sessions, access, metrics });
   registerConsoleRoutes(app, {
     log,
+    metrics,
     tokens,
     sessions,
     assetBase: ASSET_BASE,

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { tokenPrefix, type Logger } from '../log.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import { SessionLimitError, type Session, type SessionRegistry } from '../sessions/registry.js';
 import type { TokenStore } from '../tokens/store.js';
@@ -9,6 +10,7 @@ import { SESSION_COOKIE, sessionCookieOptions, type CookiePolicy } from './sessi
 
 export interface ConsoleRouteDeps {
   log: Logger;
+  metrics: GatewayMetrics;
   tokens: TokenStore<ConsoleGrant>;
   sessions: SessionRegistry;
   cookiePolicy: CookiePolicy;
@@ -20,7 +22,7 @@ export function sessionTitle(session: Session): string {
 }
 
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
-  const { tokens, sessions, cookiePolicy, assetBase } = deps;
+  const { tokens, sessions, cookiePolicy, assetBase, metrics } = deps;
   const log = deps.log.child('ROUTER');
 
   const invalidSession = (reply: FastifyReply) => reply.code(404).type('text/html; charset=utf-8').send(renderInvalidSessionPage(assetBase));
@@ -31,6 +33,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const { token } = request.params;
     const grant = TOKEN_PATTERN.test(token) ? await tokens.redeem(token) : null;
     if (!grant) {
+      metrics.redemptionsInvalid.inc();
       log.info('invalid redemption', { token_prefix: tokenPrefix(token), client: request.ip });
       return invalidSession(reply);
     }
@@ -46,6 +49,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         .send(renderErrorPage('Console unavailable', 'The console service is busy. Please try again in a few minutes.', assetBase));
     }
     const { session, cookieSecret } = created;
+    metrics.tokensRedeemed.inc();
     log.child('ROUTER', { session: session.id }).info('token redeemed', { token_prefix: tokenPrefix(token), vmid: grant.vmid });
     reply.setCookie(SESSION_COOKIE, cookieSecret, sessionCookieOptions(session.id, cookiePolicy));
     return reply.redirect(`/console/${session.id}/`, 302);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { tokenPrefix, type Logger } from '../log.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { ProxmoxError } from '../proxmox/errors.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
@@ -22,12 +23,13 @@ export interface ControlDeps {
   tokens: TokenStore<ConsoleGrant>;
   sessions: SessionRegistry;
   access: ConsoleService;
+  metrics: GatewayMetrics;
 }
 
 const UNAUTHORIZED = new ApiError(401, 'unauthorized', 'missing or wrong Authorization header');
 
 export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): void {
-  const { config, publicOrigin, tokens, sessions, access } = deps;
+  const { config, publicOrigin, tokens, sessions, access, metrics } = deps;
   const log = deps.log.child('CONTROL');
   const secretMatches = createSecretCheck(config.authorization);
   const hostAllowed = createHostPolicy(config.proxmox_hosts_allowed);
@@ -51,6 +53,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
       grant = await access.grant(params);
     } catch (error) {
       if (error instanceof ProxmoxError) {
+        metrics.proxmoxErrors.labels(error.code).inc();
         log.warn('console check failed', { vmid: params.vmid, node: params.node, code: error.code });
         throw new ApiError(error.httpStatus, error.code, error.message);
       }
@@ -58,6 +61,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     }
     try {
       const { token, expiresAt } = await tokens.create(grant, (params.ttlSeconds ?? config.token_ttl) * 1000);
+      metrics.tokensCreated.inc();
       log.info('token created', { token_prefix: tokenPrefix(token), vmid: grant.vmid, node: grant.node, validated: params.validate });
       return { status: 'success', token, url: `${publicOrigin}/vnc/${token}`, expires_at: new Date(expiresAt).toISOString() };
     } catch (error) {
@@ -106,6 +110,11 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // Counts and timings only, no identifiers: scrapable without the control secret.
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   app.get('/', async () => {
     throw UNAUTHORIZED;

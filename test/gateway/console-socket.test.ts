@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
 import WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -93,6 +94,39 @@ for (const release of ['current', '7'] as const) {
       const { node: _n, ...rest } = base;
       const { client, ws } = await openConsole(tg, await link({ ...rest, validate: 'false' }));
       assert.equal((await client.handshake({})).serverInit?.name, 'web01');
+      ws.close();
+    });
+
+    it("opens a container's console, its type detected", async () => {
+      const { node: _n, ...rest } = base;
+      const { client, ws } = await openConsole(tg, await link({ ...rest, vmid: '200' }));
+      const result = await client.handshake({});
+      assert.equal(result.securityResult, 0);
+      assert.equal(result.serverInit?.name, 'ct01');
+      ws.close();
+      const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as { sessions: Record<string, unknown>[] };
+      assert.ok(status.sessions.some((s) => s.vmid === '200' && s.type === 'lxc' && s.console === 'novnc'));
+    });
+
+    it('follows a guest that migrated to another node after the link was made', async () => {
+      const url = await link();
+      const guest = sim.inventory.guests.find((g) => g.vmid === 100)!;
+      guest.node = 'pve2';
+      try {
+        const { client, ws, wsUrl } = await openConsole(tg, url);
+        assert.equal((await client.handshake({})).serverInit?.name, 'web01');
+        ws.close();
+        const id = /console\/([^/]+)\//.exec(wsUrl)?.[1] as string;
+        assert.equal((await tg.gateway.sessions.get(id))?.grant.node, 'pve2');
+      } finally {
+        guest.node = 'pve1';
+      }
+    });
+
+    it('finds a guest on the second node when the node is omitted', async () => {
+      const { node: _n, ...rest } = base;
+      const { client, ws } = await openConsole(tg, await link({ ...rest, vmid: '300' }));
+      assert.equal((await client.handshake({})).serverInit?.name, 'app02');
       ws.close();
     });
 

@@ -202,4 +202,20 @@ describe('control API', () => {
     const text = JSON.stringify(status);
     assert.ok(!/vncpass|PVE:|PVEVNC|CSRF/i.test(text), text);
   });
+
+  it('exports Prometheus metrics: tokens, and sessions by state, console kind and guest type', async () => {
+    const created = await createToken(tg, base);
+    const redeemed = await request(created.body.url as string);
+    await redeemed.body.dump();
+    const answer = await request(`${tg.origin}/metrics`);
+    assert.equal(answer.statusCode, 200);
+    assert.match(String(answer.headers['content-type']), /^text\/plain/);
+    const text = await answer.body.text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+    assert.ok(value(/^proxmoxvnc_tokens_created_total (\d+)$/m) >= 1, text);
+    assert.ok(value(/^proxmoxvnc_tokens_redeemed_total (\d+)$/m) >= 1);
+    assert.ok(value(/^proxmoxvnc_sessions\{state="created",console="novnc",type="qemu"\} (\d+)$/m) >= 1);
+    assert.ok(value(/^proxmoxvnc_proxmox_errors_total\{code="proxmox_auth_failed"\} (\d+)$/m) >= 1);
+    assert.doesNotMatch(text, new RegExp(String(created.body.token)));
+  });
 });
