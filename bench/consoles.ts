@@ -6,7 +6,7 @@ import type { GatewayChildInfo } from './gateway-child.js';
 import type { ConsoleSocket } from './rfb-connection.js';
 import type { SimChildInfo } from './sim-child.js';
 
-export const GUEST = { node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass' } as const;
+const GUEST = { node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass' } as const;
 
 export interface ConsoleOpener {
   open(): Promise<ConsoleSocket>;

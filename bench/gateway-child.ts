@@ -7,17 +7,14 @@ import { createGateway } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { silentLogger } from '../src/log.js';
 import { freePort } from '../test/helpers/gateway.js';
-import { serveInChild } from './child.js';
+import { serveInChild, type Started } from './child.js';
 
 export interface GatewayChildInfo {
   origin: string;
   secret: string;
 }
 
-serveInChild<{ host: string; proxmoxCaPem: string }, GatewayChildInfo>(async ({ host, proxmoxCaPem }) => {
-  const workDir = await mkdtemp(join(tmpdir(), 'pvnc-bench-'));
-  const caFile = join(workDir, 'proxmox-ca.pem');
-  await writeFile(caFile, proxmoxCaPem);
+async function startGateway(host: string, caFile: string): Promise<Started<GatewayChildInfo>> {
   const secret = randomBytes(32).toString('hex');
   const loaded = loadConfig({
     env: {
@@ -32,11 +29,25 @@ serveInChild<{ host: string; proxmoxCaPem: string }, GatewayChildInfo>(async ({ 
   if ('problems' in loaded) throw new Error(`gateway config: ${loaded.problems.join('; ')}`);
   const gateway = await createGateway(loaded.config, silentLogger);
   await gateway.listen();
-  return {
-    info: { origin: gateway.publicOrigin, secret },
-    async stop() {
-      await gateway.close(0);
-      await rm(workDir, { recursive: true, force: true });
-    },
-  };
+  return { info: { origin: gateway.publicOrigin, secret }, stop: () => gateway.close(0) };
+}
+
+serveInChild<{ host: string; proxmoxCaPem: string }, GatewayChildInfo>(async ({ host, proxmoxCaPem }) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'pvnc-bench-'));
+  const removeWorkDir = () => rm(workDir, { recursive: true, force: true });
+  try {
+    const caFile = join(workDir, 'proxmox-ca.pem');
+    await writeFile(caFile, proxmoxCaPem);
+    const started = await startGateway(host, caFile);
+    return {
+      info: started.info,
+      async stop() {
+        await started.stop();
+        await removeWorkDir();
+      },
+    };
+  } catch (err) {
+    await removeWorkDir();
+    throw err;
+  }
 });

@@ -1,4 +1,4 @@
-// The two measurements, each on one fresh console connection.
+// The two measurements, on console connections that are open and past their handshake.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchRfbConnection } from './rfb-connection.js';
 

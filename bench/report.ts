@@ -1,6 +1,6 @@
 // Figures and the printed table.
 import { cpus } from 'node:os';
-import { PROCESSES, REQUESTS_IN_FLIGHT, type ThroughputRun } from './measure.js';
+import { PROCESSES, REQUESTS_IN_FLIGHT, type CpuSample, type ThroughputRun } from './measure.js';
 
 /** Nearest-rank percentile (0 < p <= 100) of unsorted values. */
 export function percentile(values: readonly number[], p: number): number {
@@ -59,11 +59,18 @@ export function formatReport(results: BenchResults): string {
     ...throughput.direct.map((direct, i) => [`  run ${i + 1}`, mbps(direct), mbps(throughput.gateway[i]!), percent(pairedRatios[i]!)]),
     ['  median', mbps(directMbps), mbps(gatewayMbps), percent(ratio)],
   ];
+  const total = (sample: CpuSample) => PROCESSES.reduce((sum, p) => sum + sample[p], 0);
+  const cpuCell = (runs: ThroughputRun[], msPerMB: (r: ThroughputRun) => number, share: (r: ThroughputRun) => number) =>
+    `${median(runs.map(msPerMB)).toFixed(2)} (${percent(median(runs.map(share)))})`;
   const cpuRows = [
-    ['CPU per MB delivered, ms (share of one core)', ...PROCESSES],
+    ['CPU per MB delivered, ms (share of one core)', ...PROCESSES, 'total'],
     ...(['direct', 'gateway'] as const).map((path) => {
       const runs = results.throughput[path];
-      return [`  ${path}`, ...PROCESSES.map((p) => `${median(runs.map((r) => r.cpuMsPerMB[p])).toFixed(2)} (${percent(median(runs.map((r) => r.coreShare[p])))})`)];
+      return [
+        `  ${path}`,
+        ...PROCESSES.map((p) => cpuCell(runs, (r) => r.cpuMsPerMB[p], (r) => r.coreShare[p])),
+        cpuCell(runs, (r) => total(r.cpuMsPerMB), (r) => total(r.coreShare)),
+      ];
     }),
   ];
   const roundTripRows = [
