@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { launchChromium, leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -113,6 +114,23 @@ describe('the console in a real browser', () => {
     await page.close();
   });
 
+  it('tells the user clearly when the backend ends the session', async () => {
+    const page = await openConsole(builtinSim);
+    await poll(() => brightPixelsPerTextRow(page), (r) => r.some((b) => b > 0), 'the guest screen');
+    const sessionId = /\/console\/([^/]+)\//.exec(page.url())![1]!;
+    const ended = await request(`${tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    assert.equal(ended.statusCode, 200);
+    await ended.body.dump();
+    await page.getByText('This console session has ended.').waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+
+  it('tells the user clearly when the virtual machine is not running', async () => {
+    const page = await openConsole(builtinSim, { validate: 'false', vmid: '101' });
+    await page.getByText('The virtual machine is not running.').waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+
   it('sends nothing that identifies or unlocks Proxmox to the browser (invariant 1)', () => {
     for (const sim of [qemuSim, builtinSim]) {
       for (const secret of sim.issuedSecrets()) secrets.add(secret);
@@ -120,7 +138,7 @@ describe('the console in a real browser', () => {
     }
     assert.ok(secrets.size > 4, 'the simulators issued tickets, CSRF tokens and VNC passwords');
     const needles = ['127.0.0.2', 'pve1', 'vncuser', 'vncpass', ...secrets];
-    assert.ok(received.length === 2 && received.every((r) => r.frames.length > 0), 'both pages received websocket frames');
+    assert.ok(received.length >= 2 && received.every((r) => r.frames.length > 0), 'every page received websocket frames');
     for (const r of received) assert.deepEqual(leaks(r, needles), []);
   });
 });
