@@ -155,6 +155,25 @@ for (const release of ['current', '7'] as const) {
       ws.close();
     });
 
+    it('closes a browser that sends garbage or oversized messages, and other sessions carry on', async () => {
+      const healthy = await openConsole(tg, await link());
+      assert.equal((await healthy.client.handshake({})).securityResult, 0);
+
+      const garbage = await openConsole(tg, await link());
+      await garbage.client.readBytes(12);
+      garbage.ws.send(Buffer.from('GET / HTTP/1.1\r\n'));
+      await garbage.client.closed;
+
+      const oversized = await openConsole(tg, await link());
+      const closedWith = new Promise<number>((resolve) => oversized.ws.once('close', (code) => resolve(code)));
+      oversized.ws.send(Buffer.alloc(300 * 1024));
+      assert.equal(await closedWith, 1009);
+
+      healthy.client.typeText('still here');
+      await waitFor(() => sim.received(100).text.includes('still here'), 'keys on the healthy session');
+      healthy.ws.close();
+    });
+
     it('never logs a secret, password, ticket, CSRF token, cookie or whole token (invariant 8)', () => {
       const text = tg.logs.join('\n');
       assert.ok(tg.logs.length > 10, 'the run logged something');
