@@ -1,18 +1,21 @@
-import type { ConsoleBackend } from './consoles/index.js';
 import type { Inventory } from './inventory.js';
 
 const POLL_MS = 100;
 
 /**
- * The inventory is a plain object tests may edit; a guest that stops there gets its console
- * server stopped (and its viewers cut), as on a real node. Returns the stopper.
+ * The inventory is a plain object tests may edit. A guest that stops there, or moves to another
+ * node (a migration), loses its console servers and their viewers, as on a real cluster: `endConsoles`
+ * is called for it. Returns the stopper.
  */
-export function watchGuestStatus(inventory: Inventory, backend: ConsoleBackend): () => void {
-  const lastStatus = new Map(inventory.guests.map((g) => [g.vmid, g.status]));
+export function watchGuests(inventory: Inventory, endConsoles: (vmid: number) => Promise<void>): () => void {
+  const last = new Map(inventory.guests.map((g) => [g.vmid, { status: g.status, node: g.node }]));
   const timer = setInterval(() => {
     for (const guest of inventory.guests) {
-      if (lastStatus.get(guest.vmid) === 'running' && guest.status !== 'running') void backend.stopGuest(guest.vmid).catch(() => undefined);
-      lastStatus.set(guest.vmid, guest.status);
+      const before = last.get(guest.vmid);
+      const stopped = before?.status === 'running' && guest.status !== 'running';
+      const migrated = before !== undefined && before.node !== guest.node;
+      if (stopped || migrated) void endConsoles(guest.vmid).catch(() => undefined);
+      last.set(guest.vmid, { status: guest.status, node: guest.node });
     }
   }, POLL_MS);
   timer.unref();

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { TicketAuthority } from './auth/tickets.js';
 import { createConsoleBackend, type QemuProcessInfo } from './consoles/index.js';
-import { watchGuestStatus } from './guest-watch.js';
+import { KeyLogs } from './consoles/key-log.js';
+import { TextConsoles, type TerminalSnapshot } from './consoles/terminal/index.js';
+import { watchGuests } from './guest-watch.js';
 import { createApiServer } from './http/server.js';
 import { defaultInventory, loadInventoryFile, parseInventory, type Inventory } from './inventory.js';
 import { apiRoutes } from './routes/index.js';
@@ -16,6 +18,7 @@ import { ListenerTable } from './vnc/listeners.js';
 export type { Inventory, InventoryGuest, InventoryUser, InventoryToken, AclEntry } from './inventory.js';
 export type { Durations, Faults, Release, RouteFailure } from './settings.js';
 export type { QemuProcessInfo } from './consoles/index.js';
+export type { TerminalSnapshot } from './consoles/terminal/index.js';
 export { defaultInventory, parseInventory, loadInventoryFile } from './inventory.js';
 export { defaultDurations, defaultFaults } from './settings.js';
 
@@ -49,10 +52,12 @@ export interface Simulator {
   /** Live: edits (e.g. a guest's status) take effect at once. */
   inventory: Inventory;
   setFaults(f: Partial<Faults>): void;
-  /** What a guest's console received. */
+  /** Keys a guest's VNC console received (QEMU, builtin or vncterm). */
   received(vmid: number): { keysyms: number[]; text: string };
-  stats(): { vncproxyCalls: number; openWebsockets: number; logins: number };
-  /** Every login ticket, CSRF token, VNC ticket and VNC password issued so far. */
+  /** What a guest's text consoles (termproxy, vncterm) received, and the text last shown. */
+  terminal(vmid: number): TerminalSnapshot;
+  stats(): { vncproxyCalls: number; termproxyCalls: number; openWebsockets: number; logins: number };
+  /** Every login ticket, CSRF token, VNC or termproxy ticket and VNC password issued so far. */
   issuedSecrets(): string[];
   /** The QEMU serving a VM's console, confirmed over QMP (backend 'qemu' only; rejects otherwise). */
   qemuProcess(vmid: number): Promise<QemuProcessInfo>;
@@ -77,7 +82,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const faults: Faults = { ...defaultFaults, ...inventory.faults, ...opts.faults };
   const tls = await resolveTls(opts, host, inventory);
   const workDir = await mkdtemp(join(tmpdir(), 'proxmoxvnc-sim-'));
+  const keyLogs = new KeyLogs();
+  const terminals = new TextConsoles({ workDir, keyLogs });
   const backend = createConsoleBackend({
+    keyLogs,
     kind: opts.backend ?? 'builtin',
     passwordExpiryMs: durations.passwordExpiryMs,
     workDir,
@@ -91,21 +99,24 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     faults,
     authority: new TicketAuthority(),
     backend,
-    listeners: new ListenerTable(() => durations.listenerWaitMs),
+    terminals,
+    listeners: new ListenerTable(),
     caPem: tls.caPem,
-    counters: { vncproxyCalls: 0, logins: 0 },
+    counters: { vncproxyCalls: 0, termproxyCalls: 0, logins: 0 },
     issuedSecrets: new Set(),
     takenSockets: new Set(),
     openWebsockets: 0,
   };
-  const stopWatching = watchGuestStatus(inventory, backend);
+  const stopWatching = watchGuests(inventory, async (vmid) => {
+    await Promise.all([backend.stopGuest(vmid), terminals.stopGuest(vmid)]);
+  });
   const server = createApiServer(state, apiRoutes, tls);
   try {
     server.listen(opts.port ?? 0, host);
     await once(server, 'listening');
   } catch (err) {
     stopWatching();
-    await backend.stop();
+    await Promise.all([backend.stop(), terminals.stop()]);
     await rm(workDir, { recursive: true, force: true });
     throw err;
   }
@@ -118,8 +129,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     for (const socket of state.takenSockets) socket.destroy();
-    state.listeners.closeAll();
-    await backend.stop();
+    await state.listeners.closeAll();
+    await Promise.all([backend.stop(), terminals.stop()]);
     await closed;
     await rm(workDir, { recursive: true, force: true });
   };
@@ -135,7 +146,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       state.faults = { ...state.faults, ...f };
     },
     received: (vmid) => backend.received(vmid),
-    stats: () => ({ vncproxyCalls: state.counters.vncproxyCalls, openWebsockets: state.openWebsockets, logins: state.counters.logins }),
+    terminal: (vmid) => terminals.terminal(vmid),
+    stats: () => ({ ...state.counters, openWebsockets: state.openWebsockets }),
     qemuProcess: (vmid) => backend.qemuProcess(vmid),
     issuedSecrets: () => [...state.issuedSecrets],
     stop: () => (stopping ??= stop()),

@@ -27,6 +27,9 @@ const user = z.object({
   tokens: z.array(apiToken).default([]),
 });
 
+export const SERIAL_PORTS = ['serial0', 'serial1', 'serial2', 'serial3'] as const;
+const serialPort = z.enum(SERIAL_PORTS);
+
 const nodeName = z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/, 'a node name');
 
 const guest = z.object({
@@ -37,6 +40,10 @@ const guest = z.object({
   /** `unknown`: the cluster has no statistics for it yet (no name in /cluster/resources). */
   status: z.enum(['running', 'stopped', 'unknown']).default('running'),
   template: z.boolean().default(false),
+  /** QEMU only: the serial ports configured as sockets (what termproxy can attach to); default ["serial0"]. */
+  serialPorts: z.array(serialPort).optional(),
+  /** QEMU only: `vga`; a serial display makes vncproxy serve a vncterm on that port. Default `std`. */
+  display: z.enum(['std', ...SERIAL_PORTS]).optional(),
 });
 
 const durations = z
@@ -50,6 +57,10 @@ const durations = z
     relayIdleMs: z.number().int().nonnegative(),
     loginFailureDelayMs: z.number().int().nonnegative(),
     hungSocketCloseMs: z.number().int().nonnegative(),
+    termLoginWaitMs: z.number().int().nonnegative(),
+    vnctermFirstClientWaitMs: z.number().int().nonnegative(),
+    vnctermLingerMs: z.number().int().nonnegative(),
+    vnctermIdleMs: z.number().int().nonnegative(),
   })
   .partial()
   .strict();
@@ -88,6 +99,13 @@ export const inventorySchema = z
       if (vmids.has(g.vmid)) ctx.addIssue({ code: 'custom', path: ['guests', i, 'vmid'], message: `duplicate vmid ${g.vmid}` });
       vmids.add(g.vmid);
       if (!inv.nodes.includes(g.node)) ctx.addIssue({ code: 'custom', path: ['guests', i, 'node'], message: `unknown node ${g.node}` });
+      if (g.type === 'lxc') {
+        for (const field of ['serialPorts', 'display'] as const) {
+          if (g[field] !== undefined) ctx.addIssue({ code: 'custom', path: ['guests', i, field], message: 'only QEMU guests have this' });
+        }
+      } else if (g.display !== undefined && g.display !== 'std' && !serialPortsOf(g).includes(g.display)) {
+        ctx.addIssue({ code: 'custom', path: ['guests', i, 'display'], message: `${g.display} is not among the serial ports` });
+      }
     });
   });
 
@@ -96,6 +114,11 @@ export type InventoryUser = Inventory['users'][number];
 export type InventoryToken = InventoryUser['tokens'][number];
 export type InventoryGuest = Inventory['guests'][number];
 export type AclEntry = InventoryUser['acl'][number];
+
+/** The serial ports a guest has configured as sockets: QEMU guests have serial0 unless told otherwise. */
+export function serialPortsOf(guest: Pick<InventoryGuest, 'type' | 'serialPorts'>): readonly string[] {
+  return guest.serialPorts ?? (guest.type === 'qemu' ? ['serial0'] : []);
+}
 
 /** The inventory the simulator starts with unless given another. */
 export function defaultInventory(): Inventory {

@@ -21,6 +21,14 @@ export interface Durations {
   loginFailureDelayMs: number;
   /** A vncwebsocket whose listener is gone gets no answer; its socket is closed after this long. */
   hungSocketCloseMs: number;
+  /** termproxy waits this long for the client's login line once connected. */
+  termLoginWaitMs: number;
+  /** vncterm (container console) waits this long for its first client (the port's wait). */
+  vnctermFirstClientWaitMs: number;
+  /** vncterm exits this long after its last client left. */
+  vnctermLingerMs: number;
+  /** vncterm exits after this long without keyboard input or a client arriving or leaving. */
+  vnctermIdleMs: number;
 }
 
 export const defaultDurations: Durations = {
@@ -33,6 +41,10 @@ export const defaultDurations: Durations = {
   relayIdleMs: 900_000,
   loginFailureDelayMs: 3_000,
   hungSocketCloseMs: 30_000,
+  termLoginWaitMs: 10_000,
+  vnctermFirstClientWaitMs: 20_000,
+  vnctermLingerMs: 10_000,
+  vnctermIdleMs: 1_800_000,
 };
 
 /** Makes one route fail: `match` is a route name (e.g. `qemu.vncproxy`) or a regex on the API path. */

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { TicketAuthority, TicketWindow } from './auth/tickets.js';
 import type { ConsoleBackend } from './consoles/index.js';
+import type { TextConsoles } from './consoles/terminal/index.js';
 import type { Inventory } from './inventory.js';
 import type { Durations, Faults, Release } from './settings.js';
 import type { ListenerTable } from './vnc/listeners.js';
@@ -13,10 +14,12 @@ export interface SimState {
   faults: Faults;
   readonly authority: TicketAuthority;
   readonly backend: ConsoleBackend;
+  /** vncterm and termproxy processes, and what guests' text consoles received. */
+  readonly terminals: TextConsoles;
   readonly listeners: ListenerTable;
   readonly caPem: string;
-  readonly counters: { vncproxyCalls: number; logins: number };
-  /** Every ticket, CSRF token and VNC password handed out, for tests that check none leaks. */
+  readonly counters: { vncproxyCalls: number; termproxyCalls: number; logins: number };
+  /** Every ticket, CSRF token, VNC password and termproxy ticket handed out, for tests that check none leaks. */
   readonly issuedSecrets: Set<string>;
   /** Connections taken over from the HTTP server (relays, unanswered upgrades): closed at stop. */
   readonly takenSockets: Set<Duplex>;

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { GuestScreen } from './guest-screen.js';
 import type { ConsoleBackend, ConsoleBackendOptions, GuestInfo, QemuProcessInfo } from './index.js';
-import { KeyLog } from './key-log.js';
+import { KeyLogs } from './key-log.js';
 import { QEMU_AUTH_FAILURE_REASON, RfbServer, VNCTERM_AUTH_FAILURE_REASON } from './rfb-server.js';
 import { VncPassword } from './vnc-auth.js';
 
@@ -32,24 +32,18 @@ export function createBuiltinBackend(opts: ConsoleBackendOptions): ConsoleBacken
   const consoles = new Map<number, Promise<GuestConsole>>();
   let stopped = false;
   // Survives stopGuest: what a guest was sent stays readable after it stopped.
-  const keyLogs = new Map<number, KeyLog>();
-
-  const keyLog = (vmid: number): KeyLog => {
-    let log = keyLogs.get(vmid);
-    if (!log) keyLogs.set(vmid, (log = new KeyLog()));
-    return log;
-  };
+  const keyLogs = opts.keyLogs ?? new KeyLogs();
 
   const start = async (guest: GuestInfo): Promise<GuestConsole> => {
     const password = new VncPassword();
-    const screen = new GuestScreen(guest, keyLog(guest.vmid));
+    const screen = new GuestScreen(guest, keyLogs.of(guest.vmid));
     const socketPath = join(opts.workDir, `${guest.vmid}.vnc`);
     const server = new RfbServer({
       socketPath,
       name: guest.name,
       framebuffer: screen.framebuffer,
       password,
-      keys: keyLog(guest.vmid),
+      keys: keyLogs.of(guest.vmid),
       authFailureReason: guest.type === 'qemu' ? QEMU_AUTH_FAILURE_REASON : VNCTERM_AUTH_FAILURE_REASON,
       bulk: opts.bulk ?? false,
       echoClipboard: opts.echoClipboard ?? false,
@@ -95,7 +89,7 @@ export function createBuiltinBackend(opts: ConsoleBackendOptions): ConsoleBacken
       return connectUnix((await consoleOf(guest)).socketPath);
     },
     received(vmid) {
-      return keyLog(vmid).snapshot();
+      return keyLogs.of(vmid).snapshot();
     },
     stopGuest,
     qemuProcess(vmid): Promise<QemuProcessInfo> {

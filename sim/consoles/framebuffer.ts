@@ -61,13 +61,18 @@ export class Framebuffer {
   drawText(text: string, x: number, y: number, scale: number, rgb: number): void {
     let left = x;
     for (const ch of text) {
-      glyphRows(ch).forEach((bits, row) => {
-        for (let col = 0; col < GLYPH_WIDTH; col++) {
-          if (bits & (0x10 >> col)) this.fill({ x: left + col * scale, y: y + row * scale, w: scale, h: scale }, rgb);
-        }
-      });
+      this.drawGlyph(ch, left, y, scale, scale, rgb);
       left += CELL_WIDTH * scale;
     }
+  }
+
+  /** One character of the 5x7 font, each font pixel scaleX wide and scaleY high. */
+  drawGlyph(ch: string, x: number, y: number, scaleX: number, scaleY: number, rgb: number): void {
+    glyphRows(ch).forEach((bits, row) => {
+      for (let col = 0; col < GLYPH_WIDTH; col++) {
+        if (bits & (0x10 >> col)) this.fill({ x: x + col * scaleX, y: y + row * scaleY, w: scaleX, h: scaleY }, rgb);
+      }
+    });
   }
 
   onChange(listener: (changed: Region) => void): () => void {

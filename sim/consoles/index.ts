@@ -2,6 +2,7 @@
 // ConsoleBackend; nothing here knows about Proxmox's API.
 import type { Socket } from 'node:net';
 import { createBuiltinBackend } from './builtin-backend.js';
+import type { KeyLogs } from './key-log.js';
 import { createQemuBackend } from './qemu-backend.js';
 
 export interface GuestInfo {
@@ -22,6 +23,8 @@ export interface ConsoleBackendOptions {
   bulk?: boolean;
   /** Builtin only: answer ClientCutText with a ServerCutText of the same text. */
   echoClipboard?: boolean;
+  /** Where keys typed into guests are recorded; shared with the text consoles. Default: the backend's own. */
+  keyLogs?: KeyLogs;
 }
 
 /** What the QEMU behind a VM's console reports about itself over QMP. */

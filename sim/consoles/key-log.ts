@@ -30,3 +30,14 @@ export class KeyLog {
     return { keysyms: [...this.keysyms], text: this.text };
   }
 }
+
+/** Every guest's key log, shared by the console servers that take keys (QEMU, builtin, vncterm). */
+export class KeyLogs {
+  private readonly logs = new Map<number, KeyLog>();
+
+  of(vmid: number): KeyLog {
+    let log = this.logs.get(vmid);
+    if (!log) this.logs.set(vmid, (log = new KeyLog()));
+    return log;
+  }
+}

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createBuiltinBackend, connectUnix } from './builtin-backend.js';
 import type { ConsoleBackend, ConsoleBackendOptions, GuestInfo, QemuProcessInfo } from './index.js';
-import { KeyLog } from './key-log.js';
+import { KeyLogs, type KeyLog } from './key-log.js';
 import { KeyTap } from './key-tap.js';
 import { QmpClient } from './qmp-client.js';
 
@@ -136,16 +136,10 @@ function isAlive(qemu: QemuGuest): boolean {
 }
 
 export function createQemuBackend(opts: ConsoleBackendOptions): ConsoleBackend {
-  const containers = createBuiltinBackend(opts);
+  const keyLogs = opts.keyLogs ?? new KeyLogs();
+  const containers = createBuiltinBackend({ ...opts, keyLogs });
   const guests = new Map<number, Promise<QemuGuest>>();
   let stopped = false;
-  const keyLogs = new Map<number, KeyLog>();
-
-  const keyLog = (vmid: number): KeyLog => {
-    let log = keyLogs.get(vmid);
-    if (!log) keyLogs.set(vmid, (log = new KeyLog()));
-    return log;
-  };
 
   const start = async (guest: GuestInfo): Promise<QemuGuest> => {
     const vncPath = join(opts.workDir, `${guest.vmid}.vnc`);
@@ -168,7 +162,7 @@ export function createQemuBackend(opts: ConsoleBackendOptions): ConsoleBackend {
     spawnFailed.catch(() => undefined);
     try {
       const qmp = await Promise.race([connectQmp(qmpPath, child, () => stderr.trim()), spawnFailed]);
-      const { tap, tapConnections } = await listenTap(tapPath, vncPath, keyLog(guest.vmid));
+      const { tap, tapConnections } = await listenTap(tapPath, vncPath, keyLogs.of(guest.vmid));
       const qemuGuest: QemuGuest = { child, pid: child.pid!, qmp, vncPath, tap, tapConnections, tapPath, exited };
       // A QEMU that dies on its own is cleaned up and forgotten: the next console request starts a new one.
       void exited.then(() => retire(guest.vmid, qemuGuest));
@@ -224,7 +218,7 @@ export function createQemuBackend(opts: ConsoleBackendOptions): ConsoleBackend {
       return connectUnix((await qemuOf(guest)).tapPath);
     },
     received(vmid) {
-      return keyLogs.has(vmid) ? keyLog(vmid).snapshot() : containers.received(vmid);
+      return keyLogs.of(vmid).snapshot();
     },
     stopGuest,
     async qemuProcess(vmid): Promise<QemuProcessInfo> {

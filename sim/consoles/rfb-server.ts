@@ -4,7 +4,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { ClientMessageReader, type ClientMessage } from './client-messages.js';
 import { containsRegion, intersectRegion, unionRegion, type Framebuffer, type Region } from './framebuffer.js';
-import type { KeyLog } from './key-log.js';
 import { NATIVE_FORMAT, encodePixelFormat, encodeRegion, parseClientPixelFormat, type PixelFormat } from './pixel-format.js';
 import { newChallenge, type VncPassword } from './vnc-auth.js';
 
@@ -19,15 +18,24 @@ export const QEMU_AUTH_FAILURE_REASON = Buffer.from('Authentication failed\0', '
 /** vncterm (containers' console) says this instead, without a NUL. */
 export const VNCTERM_AUTH_FAILURE_REASON = Buffer.from('password check failed!', 'latin1');
 
+/** Where a display's keyboard events go. */
+export interface KeySink {
+  press(keysym: number): void;
+  /** Key releases matter only to sinks that track modifiers. */
+  release?(keysym: number): void;
+}
+
 export interface RfbServerOptions {
   socketPath: string;
   name: string;
   framebuffer: Framebuffer;
   password: VncPassword;
-  keys: KeyLog;
+  keys: KeySink;
   authFailureReason: Buffer;
   bulk: boolean;
   echoClipboard: boolean;
+  /** Called whenever a connection arrives or goes (vncterm's lifetime depends on it). */
+  onConnectionCount?(count: number): void;
 }
 
 type ShareMode = 'connecting' | 'shared' | 'exclusive';
@@ -60,7 +68,10 @@ export class RfbServer {
   private readonly stopWatching: () => void;
 
   constructor(private readonly opts: RfbServerOptions) {
-    this.server = createServer((socket) => this.viewers.add(new Viewer(socket, opts, this)));
+    this.server = createServer((socket) => {
+      this.viewers.add(new Viewer(socket, opts, this));
+      opts.onConnectionCount?.(this.viewers.size);
+    });
     this.server.on('error', () => {
       // A listening error after start only stops new connections; existing viewers carry on.
     });
@@ -89,7 +100,7 @@ export class RfbServer {
   }
 
   forget(viewer: Viewer): void {
-    this.viewers.delete(viewer);
+    if (this.viewers.delete(viewer)) this.opts.onConnectionCount?.(this.viewers.size);
   }
 
   /** QEMU's "allow-exclusive" share policy; false when the newcomer itself must go. */
@@ -273,6 +284,7 @@ class Viewer {
         return;
       case 'key':
         if (message.down) this.opts.keys.press(message.keysym);
+        else this.opts.keys.release?.(message.keysym);
         return;
       case 'cutText':
         if (this.opts.echoClipboard) {

@@ -7,7 +7,7 @@ import { nodeParam, vmidParam } from '../http/params.js';
 import { TAKEN_OVER, vmPath, type Route, type RouteCall } from '../http/route.js';
 import type { InventoryGuest } from '../inventory.js';
 import { adoptSocket, vncWindow, type SimState } from '../state.js';
-import type { ConsoleListener } from '../vnc/listeners.js';
+import type { ConsoleListener, PortService } from '../vnc/listeners.js';
 import { relayWebsocket } from '../ws/relay.js';
 import { wantsWebsocket, websocketAcceptResponse } from '../ws/handshake.js';
 import { routeGuest, type GuestType } from './guests.js';
@@ -26,47 +26,94 @@ function hex8(n: number): string {
 }
 
 /** `UPID:node:pid:pstart:starttime:type:id:user:`, the shape of a Proxmox task id. */
-function upid(node: string, type: string, vmid: number, user: string): string {
+export function upid(node: string, type: string, vmid: number, user: string): string {
   return `UPID:${node}:${hex8(randomInt(1000, 4_000_000))}:${hex8(randomInt(1, 2 ** 31))}:${hex8(Math.floor(Date.now() / 1000))}:${type}:${vmid}:${user}:`;
 }
 
-const consolePermission = (p: Record<string, string>) => ({ path: vmPath(p), privilege: 'VM.Console' });
+export const consolePermission = (p: Record<string, string>) => ({ path: vmPath(p), privilege: 'VM.Console' });
 
-/** The answer of a vncproxy-style call; how password and ticket relate depends on the release. */
+/** vncterm's default display: 80x25 cells of 8x16 pixels. */
+const VNCTERM_DEFAULT_SIZE = { width: 640, height: 400 };
+
+/** QEMU's VNC listener: one connection, relayed to the guest's display while it runs. */
+function qemuVncService(state: SimState, guest: InventoryGuest, websocket: boolean): PortService {
+  return {
+    reusable: false,
+    // A stopped guest, or a TLS-only listener, still accepts the connection, then has nothing to say.
+    connect: async () => (guest.status === 'running' && websocket ? state.backend.openVnc(guestInfo(guest)) : null),
+    close: async () => undefined,
+  };
+}
+
+/** The command behind a guest's text console prints this first, as `qm terminal` and `lxc-console` do. */
+export function consoleBanner(guest: InventoryGuest, serialPort: string | undefined): string {
+  return guest.type === 'qemu' ? `starting serial terminal on interface ${serialPort ?? 'serial0'}` : 'Connected to tty 1';
+}
+
+/** A vncterm for a container's console (or a VM's serial display), started by vncproxy. */
+async function vnctermService(state: SimState, guest: InventoryGuest, size: { width: number; height: number }, password: string, exited: () => void): Promise<PortService> {
+  const serialPort = guest.type === 'qemu' ? guest.display : undefined;
+  const vncterm = await state.terminals.startVncterm(guest.vmid, {
+    name: guest.name,
+    ...size,
+    password,
+    passwordLifetimeMs: state.durations.passwordExpiryMs,
+    lingerMs: state.durations.vnctermLingerMs,
+    idleMs: state.durations.vnctermIdleMs,
+    banner: consoleBanner(guest, serialPort),
+    onExit: exited,
+  });
+  return { reusable: true, connect: () => vncterm.connect(), close: () => vncterm.close() };
+}
+
+/** Whether vncproxy serves this guest with vncterm: containers, and VMs with a serial display. */
+function hasTextDisplay(guest: InventoryGuest): boolean {
+  return guest.type === 'lxc' || (guest.display !== undefined && guest.display !== 'std');
+}
+
+/** The answer of a vncproxy call; how password and ticket relate depends on the release. */
 async function openConsole(call: RouteCall, guest: InventoryGuest, generatePassword: boolean): Promise<Record<string, unknown>> {
-  const { state } = call;
+  const { state, params } = call;
   state.counters.vncproxyCalls++;
   const user = identityName(call.identity!);
   const authPath = `/vms/${guest.vmid}`;
-  const listener = state.listeners.open(guest.node, guest, call.params.websocket === true);
-  let ticket: string;
+  const websocket = params.websocket === true;
+  const vncterm = hasTextDisplay(guest) && guest.status === 'running' && websocket;
+  let ticket = '';
   let password: string | undefined;
-  if (state.release === 'current') {
-    password = randomVncPassword();
-    ticket = state.authority.vncTicket(user, authPath, { password, port: listener.port });
-  } else {
-    ticket = state.authority.vncTicket(user, authPath, {});
-    password = generatePassword ? randomVncPassword() : undefined;
-  }
-  state.issuedSecrets.add(ticket).add(password ?? ticket.slice(0, 8));
-  if (guest.status === 'running') {
-    try {
-      // Without a generated password QEMU gets the ticket, of which VNC uses the first 8 bytes.
-      await state.backend.setVncPassword(guestInfo(guest), password ?? ticket.slice(0, 8));
-    } catch (err) {
-      state.listeners.release(listener);
-      throw err;
+  const waitMs = vncterm ? state.durations.vnctermFirstClientWaitMs : state.durations.listenerWaitMs;
+  const listener = await state.listeners.open(guest.node, guest, waitMs, async (port, exited) => {
+    if (state.release === 'current') {
+      password = randomVncPassword();
+      ticket = state.authority.vncTicket(user, authPath, { password, port });
+    } else {
+      ticket = state.authority.vncTicket(user, authPath, {});
+      password = generatePassword ? randomVncPassword() : undefined;
     }
-  }
+    // Without a generated password the ticket is the password, of which VNC uses the first 8 bytes.
+    const vncPassword = password ?? ticket.slice(0, 8);
+    state.issuedSecrets.add(ticket).add(vncPassword);
+    if (vncterm) {
+      const size = { width: Number(params.width ?? VNCTERM_DEFAULT_SIZE.width), height: Number(params.height ?? VNCTERM_DEFAULT_SIZE.height) };
+      return vnctermService(state, guest, size, vncPassword, exited);
+    }
+    if (guest.status === 'running' && !hasTextDisplay(guest)) await state.backend.setVncPassword(guestInfo(guest), vncPassword);
+    return qemuVncService(state, guest, websocket);
+  });
   return {
     user,
     ticket,
     // Both occur in the wild: PVE 7 sends the port as a string.
-    port: state.release === 'current' ? listener.port : String(listener.port),
+    port: portValue(state, listener.port),
     upid: upid(guest.node, 'vncproxy', guest.vmid, user),
     cert: state.caPem,
     ...(password === undefined ? {} : { password }),
   };
+}
+
+/** Current releases answer the port as a number, PVE 7 as a string. */
+export function portValue(state: SimState, port: number): number | string {
+  return state.release === 'current' ? port : String(port);
 }
 
 function qemuVncproxy(): Route {
@@ -107,15 +154,15 @@ function leaveUnanswered(state: SimState, socket: Duplex): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
-/** The listener's connection: 101 once the guest's console answered, then relay until either side ends. */
+/** The listener's connection: 101 once the service behind the port answered, then relay until either side ends. */
 async function connectListener(state: SimState, listener: ConsoleListener, socket: Duplex, head: Buffer, accept: string): Promise<void> {
-  const { guest } = listener;
-  let upstream = null;
-  // A stopped guest, or a TLS-only listener, still accepts the connection, then has nothing to say.
-  if (guest.status === 'running' && listener.websocket) upstream = await state.backend.openVnc(guestInfo(guest)).catch(() => null);
+  const { service } = listener;
+  // vncterm's port stays open for more clients; the others are done with their one connection.
+  const done = () => (service.reusable ? undefined : void state.listeners.release(listener));
+  const upstream = await service.connect().catch(() => null);
   if (socket.destroyed || !upstream) {
     upstream?.destroy();
-    state.listeners.release(listener);
+    done();
     if (!socket.destroyed) socket.end(accept);
     return;
   }
@@ -126,7 +173,7 @@ async function connectListener(state: SimState, listener: ConsoleListener, socke
     dropAfterBytes: state.faults.dropWebsocketAfterBytes,
     onClose: () => {
       state.openWebsockets--;
-      state.listeners.release(listener);
+      done();
     },
   });
 }

@@ -1,32 +1,41 @@
+import type { Socket } from 'node:net';
 import { ApiError } from '../http/errors.js';
 import type { InventoryGuest } from '../inventory.js';
 
 const FIRST_PORT = 5900;
 const LAST_PORT = 5999;
 
+/** What answers on a listener's port: QEMU's one-shot VNC listener, vncterm or termproxy. */
+export interface PortService {
+  /** Whether the port keeps accepting connections after the first (vncterm does). */
+  readonly reusable: boolean;
+  /** A connection to the service; null when it accepts and has nothing to say (stopped guest, TLS-only listener). */
+  connect(): Promise<Socket | null>;
+  /** The port is given up (its wait ran out, its connection ended, the simulator stops): the service ends. */
+  close(): Promise<void>;
+}
+
 /**
- * What a vncproxy call leaves behind on its node: a listener on a port of 5900-5999 that accepts
- * one connection to the guest's console, or gives up after the listener wait.
+ * What a vncproxy or termproxy call leaves behind on its node: a port of 5900-5999 whose service
+ * takes its first connection within a wait, or gives up.
  */
 export interface ConsoleListener {
   readonly node: string;
   readonly port: number;
   readonly guest: InventoryGuest;
-  /** Opened with websocket=1; without it the listener speaks TLS, which vncwebsocket cannot use. */
-  readonly websocket: boolean;
+  readonly service: PortService;
 }
 
 interface Entry {
-  listener: ConsoleListener;
-  /** Null once its one connection arrived; the port stays taken until that connection ends. */
+  /** Null while its service starts. */
+  listener: ConsoleListener | null;
+  /** The first-connection wait; null once a connection arrived. */
   timer: NodeJS.Timeout | null;
 }
 
 /** Listener ports per node; modelled in-process, no TCP port is opened. */
 export class ListenerTable {
   private readonly byNode = new Map<string, Map<number, Entry>>();
-
-  constructor(private readonly waitMs: () => number) {}
 
   private portsOf(node: string): Map<number, Entry> {
     let ports = this.byNode.get(node);
@@ -37,35 +46,65 @@ export class ListenerTable {
     return ports;
   }
 
-  open(node: string, guest: InventoryGuest, websocket: boolean): ConsoleListener {
+  /**
+   * Takes the node's lowest free port and starts its service, which then waits `waitMs` for a
+   * connection. The service calls `exited` when it ends by itself (the port is free again).
+   */
+  async open(node: string, guest: InventoryGuest, waitMs: number, serve: (port: number, exited: () => void) => Promise<PortService>): Promise<ConsoleListener> {
     const ports = this.portsOf(node);
     let port = FIRST_PORT;
     while (ports.has(port)) port++;
     if (port > LAST_PORT) throw new ApiError(500, `unable to find free port (${FIRST_PORT}-${LAST_PORT})\n`);
-    const listener: ConsoleListener = { node, port, guest, websocket };
-    const timer = setTimeout(() => ports.delete(port), this.waitMs());
-    timer.unref();
-    ports.set(port, { listener, timer });
+    const entry: Entry = { listener: null, timer: null };
+    ports.set(port, entry);
+    const exited = (): void => {
+      if (ports.get(port) !== entry) return;
+      if (entry.timer) clearTimeout(entry.timer);
+      ports.delete(port);
+    };
+    let service: PortService;
+    try {
+      service = await serve(port, exited);
+    } catch (err) {
+      ports.delete(port);
+      throw err;
+    }
+    const listener: ConsoleListener = { node, port, guest, service };
+    if (ports.get(port) !== entry) {
+      // The table was closed meanwhile.
+      await service.close();
+      throw new Error('listener table closed');
+    }
+    entry.listener = listener;
+    entry.timer = setTimeout(() => void this.release(listener), waitMs);
+    entry.timer.unref();
     return listener;
   }
 
-  /** The listener's one connection; null when none waits on that port (expired, used, never opened). */
+  /** A connection for the port; null when nothing takes one there (expired, used, never opened). */
   accept(node: string, port: number): ConsoleListener | null {
     const entry = this.byNode.get(node)?.get(port);
-    if (!entry || entry.timer === null) return null;
-    clearTimeout(entry.timer);
+    if (!entry?.listener) return null;
+    if (entry.timer === null && !entry.listener.service.reusable) return null;
+    if (entry.timer) clearTimeout(entry.timer);
     entry.timer = null;
     return entry.listener;
   }
 
-  /** The accepted connection ended: the port is free again. */
-  release(listener: ConsoleListener): void {
+  /** The port is free again and its service ends; releasing twice does nothing. */
+  async release(listener: ConsoleListener): Promise<void> {
     const ports = this.byNode.get(listener.node);
-    if (ports?.get(listener.port)?.listener === listener) ports.delete(listener.port);
+    const entry = ports?.get(listener.port);
+    if (entry?.listener !== listener) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    ports!.delete(listener.port);
+    await listener.service.close();
   }
 
-  closeAll(): void {
-    for (const ports of this.byNode.values()) for (const entry of ports.values()) if (entry.timer) clearTimeout(entry.timer);
+  async closeAll(): Promise<void> {
+    const listeners = [...this.byNode.values()].flatMap((ports) => [...ports.values()]).flatMap((entry) => (entry.listener ? [entry.listener] : []));
+    await Promise.all(listeners.map((listener) => this.release(listener)));
+    for (const ports of this.byNode.values()) ports.clear();
     this.byNode.clear();
   }
 }

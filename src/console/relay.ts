@@ -6,11 +6,18 @@ export interface RelayOptions {
   onBytes?(toBrowser: number, toUpstream: number): void;
   /** The first message from the upstream once relaying began (after ServerInit: a frame). */
   onFirstUpstreamMessage?(): void;
+  /**
+   * Checks and rewrites what the browser sends before it goes upstream. Throwing ends the relay
+   * as the browser's fault: it is closed with 1008 and the error is the end's `invalidBrowserData`.
+   */
+  fromBrowser?(data: Buffer): Buffer;
 }
 
 export interface RelayEnd {
   closedBy: 'browser' | 'upstream';
   error?: Error;
+  /** What `fromBrowser` threw, when that ended the relay. */
+  invalidBrowserData?: Error;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -61,23 +68,42 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
   const onBytes = options.onBytes ?? (() => {});
   let firstUpstreamMessage = options.onFirstUpstreamMessage;
   let error: Error | undefined;
+  let invalidBrowserData: Error | undefined;
+  // Set once the promise below exists; a message cannot arrive before that.
+  let finishRelay: (closedBy: RelayEnd['closedBy']) => void = () => {};
 
-  function pipe(from: WebSocket, to: WebSocket, maxFrame: number, count: (n: number) => void): (data: RawData) => void {
+  function pipe(from: WebSocket, to: WebSocket, maxFrame: number, count: (n: number) => void): (data: Buffer) => void {
     const resumeWhenDrained = () => {
       if (from.isPaused && to.bufferedAmount < highWaterMark / 2) from.resume();
     };
     return (data) => {
-      count(sendFrames(to, toBuffer(data), maxFrame, resumeWhenDrained));
+      count(sendFrames(to, data, maxFrame, resumeWhenDrained));
       if (to.bufferedAmount > highWaterMark && !from.isPaused) from.pause();
     };
   }
 
-  const fromBrowser = pipe(browser, upstream, MAX_UPSTREAM_FRAME, (n) => onBytes(0, n));
+  const toUpstream = pipe(browser, upstream, MAX_UPSTREAM_FRAME, (n) => onBytes(0, n));
+  const rewrite = options.fromBrowser;
+  const fromBrowser = (data: RawData) => {
+    if (!rewrite) {
+      toUpstream(toBuffer(data));
+      return;
+    }
+    let checked: Buffer;
+    try {
+      checked = rewrite(toBuffer(data));
+    } catch (err) {
+      invalidBrowserData = err instanceof Error ? err : new Error(String(err));
+      finishRelay('browser');
+      return;
+    }
+    toUpstream(checked);
+  };
   const toBrowser = pipe(upstream, browser, Number.POSITIVE_INFINITY, (n) => onBytes(n, 0));
   const fromUpstream = (data: RawData) => {
     firstUpstreamMessage?.();
     firstUpstreamMessage = undefined;
-    toBrowser(data);
+    toBrowser(toBuffer(data));
   };
   const onError = (err: Error) => {
     error ??= err;
@@ -94,10 +120,14 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
       // A paused socket would not read the peer's Close frame.
       browser.resume();
       upstream.resume();
-      if (browser.readyState === WebSocket.OPEN) browser.close(1000, 'console closed');
+      if (browser.readyState === WebSocket.OPEN) {
+        if (invalidBrowserData) browser.close(1008, 'protocol error');
+        else browser.close(1000, 'console closed');
+      }
       closeUpstream(upstream);
-      resolve(error ? { closedBy, error } : { closedBy });
+      resolve({ closedBy, ...(error ? { error } : {}), ...(invalidBrowserData ? { invalidBrowserData } : {}) });
     };
+    finishRelay = finish;
     const onBrowserClose = () => finish('browser');
     const onUpstreamClose = () => finish('upstream');
     browser.on('message', fromBrowser);

@@ -3,11 +3,13 @@ import type { Duplex } from 'node:stream';
 import { fastifyCookie } from '@fastify/cookie';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
+import { isProxmoxError } from '../proxmox/errors.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import { ViewerLimitError, type Session, type SessionRegistry, type Viewer } from '../sessions/registry.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
 import { sessionTitle } from './routes.js';
 import { SESSION_COOKIE } from './session-cookie.js';
+import { runTermBridge } from './term/bridge.js';
 import { runVncBridge } from './vnc-bridge.js';
 
 /** Browser messages are keystrokes, pointer moves and small requests; a paste is typed as keys. */
@@ -62,18 +64,22 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     }
     sessionLog.info('viewer connected', { viewers: session.viewers.size });
     const openedAt = Date.now();
+    const common = {
+      handshakeTimeoutMs: deps.handshakeTimeoutMs,
+      log: sessionLog,
+      onFirstFrame: () => sessionLog.debug('first frame relayed', { ms: Date.now() - openedAt }),
+      onBytes: (toBrowser: number, toUpstream: number) => {
+        session.bytesToBrowser += toBrowser;
+        session.bytesToUpstream += toUpstream;
+      },
+    };
     try {
-      const outcome = await runVncBridge(ws, {
-        openUpstream: () => deps.access.openVncUpstream(session),
-        title: () => sessionTitle(session),
-        handshakeTimeoutMs: deps.handshakeTimeoutMs,
-        log: sessionLog,
-        onFirstFrame: () => sessionLog.debug('first frame relayed', { ms: Date.now() - openedAt }),
-        onBytes: (toBrowser, toUpstream) => {
-          session.bytesToBrowser += toBrowser;
-          session.bytesToUpstream += toUpstream;
-        },
-      });
+      const outcome =
+        session.grant.console === 'xterm'
+          ? await runTermBridge(ws, { ...common, openUpstream: () => deps.access.openTermUpstream(session), viewOnly: session.grant.viewOnly })
+          : await runVncBridge(ws, { ...common, openUpstream: () => deps.access.openVncUpstream(session), title: () => sessionTitle(session) });
+      // The operator sees in /status why a viewer got no console (e.g. xterm_requires_password).
+      if (outcome.reason === 'upstream_failed' && isProxmoxError(outcome.error)) session.lastError = outcome.error.code;
       sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error.message } : {}) });
     } catch (error) {
       sessionLog.error('console relay failed', { error: (error as Error).message });

@@ -45,9 +45,6 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     if (!(await hostAllowed(params.hostname))) {
       throw invalidParams({ hostname: 'is not among the Proxmox hosts this gateway may reach (proxmox_hosts_allowed)' });
     }
-    if (params.console === 'xterm') {
-      throw invalidParams({ console: 'xterm consoles are not available in this version; use novnc' });
-    }
     let grant: ConsoleGrant;
     try {
       grant = await access.grant(params);

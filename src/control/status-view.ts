@@ -40,5 +40,6 @@ export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<strin
     viewers: s.viewers,
     bytes_to_browser: s.bytesToBrowser,
     bytes_to_proxmox: s.bytesToUpstream,
+    last_error: s.lastError ?? null,
   };
 }

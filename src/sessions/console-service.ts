@@ -2,14 +2,24 @@ import type WebSocket from 'ws';
 import type { CreateParams } from '../control/create-params.js';
 import type { Logger } from '../log.js';
 import type { ProxmoxClients } from '../proxmox/clients.js';
-import type { ProxmoxClient, ProxmoxCredentials } from '../proxmox/client.js';
+import { closeUpstream } from '../console/relay.js';
+import { logInToTerminal, TermLoginRefusedError, TermLoginTimeoutError, type LoggedInTerminal } from '../console/term/login.js';
+import type { GuestType, ProxmoxClient, ProxmoxCredentials } from '../proxmox/client.js';
 import { ProxmoxError, isProxmoxError } from '../proxmox/errors.js';
-import { checkConsoleAccess, resolveGuest } from '../proxmox/guest.js';
+import { checkConsoleAccess, resolveGuest, type ResolvedGuest } from '../proxmox/guest.js';
 import type { ConsoleGrant, ProxmoxTarget } from './grant.js';
 import type { Session } from './registry.js';
 
 /** Tickets live two hours; one older than this is renewed before it is used for a console. */
 const TICKET_RENEW_AFTER_MS = 60 * 60 * 1000;
+const DEFAULT_SERIAL = 'serial0';
+
+interface TerminalTarget {
+  node: string;
+  type: GuestType;
+  vmid: number;
+  serial?: string;
+}
 
 export interface UpstreamConsole {
   ws: WebSocket;
@@ -41,11 +51,18 @@ export class ConsoleService {
       // As the original program: credentials wait in memory until the link is opened.
       return { ...base, node: params.node, type: params.type, credentials: params.credentials, title: params.title };
     }
-    const checked = await checkConsoleAccess(this.clients.for(target), params.credentials, {
+    const client = this.clients.for(target);
+    const checked = await checkConsoleAccess(client, params.credentials, {
       node: params.node,
       vmid: params.vmid,
       type: params.type,
     });
+    if (params.console === 'xterm' && checked.credentials.kind === 'apiToken') {
+      // Older releases refuse an API token only at the terminal's login, long after termproxy
+      // said yes: only a real login tells, and the backend should learn it now.
+      const trial = await this.openTerminal(client, checked.credentials, { node: checked.node, type: checked.type, vmid: params.vmid, serial: params.serial });
+      closeUpstream(trial.ws);
+    }
     return {
       ...base,
       node: checked.node,
@@ -57,6 +74,41 @@ export class ConsoleService {
 
   /** A fresh vncproxy and its websocket, for one browser connection of `session`. */
   async openVncUpstream(session: Session): Promise<UpstreamConsole> {
+    const { client, creds, guest } = await this.runningGuest(session);
+    const grant = session.grant;
+    const ticket = await client.vncproxy(creds, guest.node, guest.type, grant.vmid);
+    const ws = await client.openVncWebsocket(creds, guest.node, guest.type, grant.vmid, ticket.port, ticket.ticket, {
+      handshakeTimeoutMs: this.clients.timeoutMs,
+    });
+    return { ws, vncPassword: ticket.vncPassword };
+  }
+
+  /**
+   * A fresh termproxy terminal (a VM's serial port or a container's console), logged in, for one
+   * browser connection of `session`. termproxy's user and ticket never leave this method.
+   */
+  async openTermUpstream(session: Session): Promise<LoggedInTerminal> {
+    const { client, creds, guest } = await this.runningGuest(session);
+    return this.openTerminal(client, creds, { node: guest.node, type: guest.type, vmid: session.grant.vmid, serial: session.grant.serial });
+  }
+
+  private async openTerminal(client: ProxmoxClient, creds: ProxmoxCredentials, target: TerminalTarget): Promise<LoggedInTerminal> {
+    const { node, type, vmid } = target;
+    const serial = type === 'qemu' ? (target.serial ?? DEFAULT_SERIAL) : undefined;
+    const ticket = await client.termproxy(creds, node, type, vmid, serial);
+    const ws = await client.openVncWebsocket(creds, node, type, vmid, ticket.port, ticket.ticket, {
+      handshakeTimeoutMs: this.clients.timeoutMs,
+    });
+    try {
+      return await logInToTerminal(ws, ticket.user, ticket.ticket, this.clients.timeoutMs);
+    } catch (error) {
+      closeUpstream(ws);
+      throw terminalLoginError(error, creds, vmid);
+    }
+  }
+
+  /** Where the session's guest is now, checked to be running, and the credentials to reach it. */
+  private async runningGuest(session: Session): Promise<{ client: ProxmoxClient; creds: ProxmoxCredentials; guest: ResolvedGuest }> {
     const grant = session.grant;
     const client = this.clients.for(grant.target);
     const creds = await this.credentials(client, grant);
@@ -70,11 +122,7 @@ export class ConsoleService {
     if (guest.status !== 'running') {
       throw new ProxmoxError('guest_not_running', `Guest ${grant.vmid} is not running (status: ${guest.status}).`);
     }
-    const ticket = await client.vncproxy(creds, guest.node, guest.type, grant.vmid);
-    const ws = await client.openVncWebsocket(creds, guest.node, guest.type, grant.vmid, ticket.port, ticket.ticket, {
-      handshakeTimeoutMs: this.clients.timeoutMs,
-    });
-    return { ws, vncPassword: ticket.vncPassword };
+    return { client, creds, guest };
   }
 
   /**
@@ -95,4 +143,23 @@ export class ConsoleService {
     }
     return grant.credentials as ProxmoxCredentials;
   }
+}
+
+/**
+ * termproxy's login failures in the control API's terms. A refused API token is the known
+ * limitation of PVE 7 and older 8/9 releases (pve-protocol.md section 1).
+ */
+function terminalLoginError(error: unknown, creds: ProxmoxCredentials, vmid: number): unknown {
+  if (error instanceof TermLoginTimeoutError) {
+    return new ProxmoxError('proxmox_timeout', `The terminal of guest ${vmid} did not answer the login.`, { cause: error });
+  }
+  if (!(error instanceof TermLoginRefusedError)) return error;
+  if (creds.kind === 'apiToken') {
+    return new ProxmoxError(
+      'xterm_requires_password',
+      `Proxmox refused the terminal login of API token ${creds.tokenId}: this Proxmox VE release opens xterm consoles only for password logins. Use username and password instead of api_token.`,
+      { cause: error },
+    );
+  }
+  return new ProxmoxError('proxmox_auth_failed', `Proxmox refused the terminal login for guest ${vmid}.`, { cause: error });
 }

@@ -129,6 +129,7 @@ export class MemorySessionRegistry implements SessionRegistry {
       viewers: session.viewers.size,
       bytesToBrowser: session.bytesToBrowser,
       bytesToUpstream: session.bytesToUpstream,
+      lastError: session.lastError,
     }));
   }
 

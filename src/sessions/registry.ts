@@ -21,6 +21,8 @@ export interface Session {
   readonly viewers: Set<Viewer>;
   bytesToBrowser: number;
   bytesToUpstream: number;
+  /** Code of the last Proxmox failure a viewer met (e.g. `xterm_requires_password`), for `/status`. */
+  lastError?: string;
 }
 
 export interface SessionSummary {
@@ -36,6 +38,7 @@ export interface SessionSummary {
   viewers: number;
   bytesToBrowser: number;
   bytesToUpstream: number;
+  lastError?: string;
 }
 
 export class SessionLimitError extends Error {

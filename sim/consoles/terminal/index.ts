@@ -1,0 +1,72 @@
+// The guests' text consoles: vncterm (VNC) and termproxy (xterm.js) processes, each running a fake
+// shell of its own, and the per-guest record of what they received.
+import { join } from 'node:path';
+import type { KeyLogs } from '../key-log.js';
+import { TerminalLogs, type TerminalSnapshot } from './terminal-log.js';
+import { Termproxy, type TermproxyOptions } from './termproxy.js';
+import { VncTerm, type VncTermOptions } from './vncterm.js';
+
+export type { TerminalSnapshot } from './terminal-log.js';
+export type { Termproxy } from './termproxy.js';
+export type { VncTerm } from './vncterm.js';
+
+export interface TextConsolesOptions {
+  /** Directory for the unix sockets; created (and removed) by the caller. */
+  workDir: string;
+  /** Keys typed into vncterm are recorded here too (the simulator's received()). */
+  keyLogs: KeyLogs;
+}
+
+interface Process {
+  close(): Promise<void>;
+}
+
+export class TextConsoles {
+  private readonly logs = new TerminalLogs();
+  private readonly running = new Map<number, Set<Process>>();
+  private nextId = 1;
+  private stopped = false;
+
+  constructor(private readonly opts: TextConsolesOptions) {}
+
+  terminal(vmid: number): TerminalSnapshot {
+    return this.logs.of(vmid).snapshot();
+  }
+
+  startVncterm(vmid: number, opts: Omit<VncTermOptions, 'socketPath' | 'log' | 'keys'>): Promise<VncTerm> {
+    return this.track(vmid, 'vncterm', opts.onExit, (socketPath, onExit) =>
+      VncTerm.start({ ...opts, socketPath, log: this.logs.of(vmid), keys: this.opts.keyLogs.of(vmid), onExit }),
+    );
+  }
+
+  startTermproxy(vmid: number, opts: Omit<TermproxyOptions, 'socketPath' | 'log'>): Promise<Termproxy> {
+    return this.track(vmid, 'termproxy', opts.onExit, (socketPath, onExit) => Termproxy.start({ ...opts, socketPath, log: this.logs.of(vmid), onExit }));
+  }
+
+  /** Starts a process on a fresh socket and keeps it listed under its guest until it exits. */
+  private async track<P extends Process>(vmid: number, kind: string, onExit: () => void, start: (socketPath: string, onExit: () => void) => Promise<P>): Promise<P> {
+    if (this.stopped) throw new Error('text consoles stopped');
+    const processes = this.running.get(vmid) ?? new Set<Process>();
+    this.running.set(vmid, processes);
+    const socketPath = join(this.opts.workDir, `${vmid}-${this.nextId++}.${kind}`);
+    // A process that fails to start exits before it is known here.
+    const known: { process?: P } = {};
+    const started = await start(socketPath, () => {
+      if (known.process) processes.delete(known.process);
+      onExit();
+    });
+    known.process = started;
+    processes.add(started);
+    return started;
+  }
+
+  /** The guest stopped: its consoles end. The record stays readable. */
+  async stopGuest(vmid: number): Promise<void> {
+    await Promise.all([...(this.running.get(vmid) ?? [])].map((p) => p.close()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.running.keys()].map((vmid) => this.stopGuest(vmid)));
+  }
+}

@@ -1,0 +1,65 @@
+import { identityName } from '../auth/permissions.js';
+import { nodeParam, vmidParam, type ParamSpec } from '../http/params.js';
+import type { Route, RouteCall } from '../http/route.js';
+import { SERIAL_PORTS, serialPortsOf, type InventoryGuest } from '../inventory.js';
+import { vncWindow, type SimState } from '../state.js';
+import type { PortService } from '../vnc/listeners.js';
+import { consoleBanner, consolePermission, portValue, upid } from './console.js';
+import { routeGuest, type GuestType } from './guests.js';
+
+/**
+ * What the console command behind termproxy dies of at once, checked after the login as `qm terminal`
+ * checks it (serial port first, then whether the VM runs); undefined when it runs.
+ */
+function commandFailure(guest: InventoryGuest, serialPort: string | undefined): string | undefined {
+  if (guest.type === 'qemu' && serialPort === undefined) return 'unable to find a serial interface';
+  if (guest.status !== 'running') return `${guest.type === 'qemu' ? 'VM' : 'CT'} ${guest.vmid} not running`;
+  return undefined;
+}
+
+/** The termproxy answer: its port, and a console ticket for the login line (bound to the port on current releases). */
+async function openTermproxy(call: RouteCall, guest: InventoryGuest, requestedSerial: string | undefined): Promise<Record<string, unknown>> {
+  const { state } = call;
+  state.counters.termproxyCalls++;
+  const user = identityName(call.identity!);
+  const authPath = `/vms/${guest.vmid}`;
+  // Without `serial`, `qm terminal` takes the first serial port configured.
+  const serialPort = guest.type === 'qemu' ? serialPortsOf(guest).find((p) => p === (requestedSerial ?? p)) : undefined;
+  let ticket = '';
+  const listener = await state.listeners.open(guest.node, guest, state.durations.listenerWaitMs, async (port, exited): Promise<PortService> => {
+    const bindPort = state.release === 'current' ? port : null;
+    ticket = state.authority.vncTicket(user, authPath, bindPort === null ? {} : { port });
+    state.issuedSecrets.add(ticket);
+    const termproxy = await state.terminals.startTermproxy(guest.vmid, {
+      hostname: guest.name,
+      loginWaitMs: state.durations.termLoginWaitMs,
+      checkLogin: (loginUser, loginTicket) => loginAllowed(state, loginUser) && state.authority.verifyVncTicket(loginTicket, loginUser, authPath, bindPort, vncWindow(state)),
+      commandFailure: () => commandFailure(guest, serialPort),
+      banner: consoleBanner(guest, serialPort),
+      onExit: exited,
+    });
+    return { reusable: false, connect: () => termproxy.connect(), close: () => termproxy.close() };
+  });
+  return { user, ticket, port: portValue(state, listener.port), upid: upid(guest.node, 'vncproxy', guest.vmid, user) };
+}
+
+/** PVE 7 (and older 8/9) check the login's user name as a plain user id: an API token's `!` fails it. */
+function loginAllowed(state: SimState, user: string): boolean {
+  return state.release === 'current' || !user.includes('!');
+}
+
+function termproxyRoute(type: GuestType): Route {
+  const params: Record<string, ParamSpec> = { node: nodeParam, vmid: vmidParam };
+  if (type === 'qemu') params.serial = { type: 'enum', values: [...SERIAL_PORTS], optional: true };
+  return {
+    name: `${type}.termproxy`,
+    method: 'POST',
+    path: new RegExp(`^/nodes/(?<node>[^/]+)/${type}/(?<vmid>[^/]+)/termproxy$`),
+    authenticated: true,
+    permission: consolePermission,
+    params,
+    handle: (call) => openTermproxy(call, routeGuest(call, type), call.params.serial === undefined ? undefined : String(call.params.serial)),
+  };
+}
+
+export const termproxyRoutes: Route[] = [termproxyRoute('qemu'), termproxyRoute('lxc')];

@@ -1,0 +1,98 @@
+// The terminal bridge against a stand-in termproxy: the ready signal and the output that came with
+// `OK`, input sent before the terminal was ready, keep-alive pings, and a failure's close code.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+import { CONSOLE_UNAVAILABLE_CLOSE_CODE, runTermBridge, type TermBridgeOptions } from '../../src/console/term/bridge.js';
+import { logInToTerminal } from '../../src/console/term/login.js';
+import { silentLogger } from '../../src/log.js';
+import { ProxmoxError } from '../../src/proxmox/errors.js';
+
+let termproxy: WebSocketServer;
+let gateway: WebSocketServer;
+/** What the stand-in termproxy received after the login line. */
+let upstreamReceived = '';
+let bridgeOptions: Partial<TermBridgeOptions> = {};
+
+async function listen(server: WebSocketServer): Promise<string> {
+  await once(server, 'listening');
+  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
+before(async () => {
+  termproxy = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const termproxyUrl = await listen(termproxy);
+  termproxy.on('connection', (ws) => {
+    ws.on('error', () => {});
+    ws.once('message', () => {
+      ws.send(Buffer.from('OKlogin: '));
+      ws.on('message', (data) => (upstreamReceived += String(data)));
+    });
+  });
+  gateway = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(gateway, 'listening');
+  gateway.on('connection', (browser) => {
+    void runTermBridge(browser, {
+      openUpstream: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const ws = new WebSocket(termproxyUrl);
+        ws.on('error', () => {});
+        await once(ws, 'open');
+        ws.pause();
+        return logInToTerminal(ws, 'u@pve', 'T', 2000);
+      },
+      handshakeTimeoutMs: 2000,
+      viewOnly: false,
+      log: silentLogger,
+      ...bridgeOptions,
+    });
+  });
+});
+
+after(async () => {
+  for (const server of [gateway, termproxy]) {
+    for (const ws of server.clients) ws.terminate();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function browser(): Promise<{ ws: WebSocket; frames: Buffer[]; closed: Promise<{ code: number; reason: string }> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${(gateway.address() as AddressInfo).port}/`);
+  ws.on('error', () => {});
+  const frames: Buffer[] = [];
+  ws.on('message', (data) => frames.push(data as Buffer));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  await once(ws, 'open');
+  return { ws, frames, closed };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('ready signal, output after OK, early input, then keep-alive pings', async () => {
+  upstreamReceived = '';
+  bridgeOptions = { keepAliveMs: 150 };
+  const { ws, frames } = await browser();
+  // Sent before the terminal is open: held, checked and passed on once it is.
+  ws.send('1:100:30:0:2:hi');
+  await until(() => frames.length >= 2, 'two frames');
+  assert.deepEqual(frames.slice(0, 2).map(String), ['', 'login: ']);
+  await until(() => upstreamReceived.includes('1:100:30:0:2:hi2'), 'early input, then a ping');
+  ws.close();
+});
+
+test('a failure before the terminal opens closes with 4002 and a reason for the user', async () => {
+  bridgeOptions = {
+    openUpstream: () => Promise.reject(new ProxmoxError('guest_not_running', 'Guest 100 on node pve1 is not running.')),
+  };
+  const { closed, frames } = await browser();
+  assert.deepEqual(await closed, { code: CONSOLE_UNAVAILABLE_CLOSE_CODE, reason: 'The virtual machine is not running.' });
+  assert.deepEqual(frames, []);
+});

@@ -1,0 +1,139 @@
+// The xterm.js console page: a VM's serial port or a container's console filling the window,
+// with the shared toolbar, connection state and reconnects.
+import '@xterm/xterm/css/xterm.css';
+import './shared/console.css';
+import './term/term.css';
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import { buildChrome } from './shared/chrome.js';
+import { toolbarButton, toolbarSeparator } from './shared/controls.js';
+import { sessionEndpoints } from './shared/endpoints.js';
+import { fullscreenButton } from './shared/fullscreen.js';
+import { readConsoleOptions } from './shared/options.js';
+import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
+import { terminalClipboard } from './term/clipboard.js';
+import { CONSOLE_UNAVAILABLE, UNAVAILABLE_MESSAGE, VIEWER_LIMIT, VIEWER_LIMIT_MESSAGE } from './term/close-codes.js';
+import { adoptInlineStyles } from './term/csp-styles.js';
+import { binaryInput, resizeMessage, textInput } from './term/protocol.js';
+import { TERMINAL_FONT, TERMINAL_THEME } from './term/theme.js';
+
+const COPIED_FEEDBACK_MS = 1500;
+
+const options = readConsoleOptions();
+const endpoints = sessionEndpoints(options.sessionId);
+const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly });
+chrome.screen.classList.add('term-screen');
+
+adoptInlineStyles(chrome.screen);
+const term = new Terminal({
+  cursorBlink: !options.viewOnly,
+  disableStdin: options.viewOnly,
+  fontFamily: TERMINAL_FONT,
+  fontSize: 14,
+  scrollback: 5000,
+  theme: TERMINAL_THEME,
+});
+const fit = new FitAddon();
+term.loadAddon(fit);
+term.open(chrome.screen);
+fit.fit();
+
+let socket: WebSocket | null = null;
+/** The gateway signals a logged-in terminal with its first (empty) message. */
+let ready = false;
+
+const send = (messages: Uint8Array[]): void => {
+  if (!ready || socket?.readyState !== WebSocket.OPEN) return;
+  for (const message of messages) socket.send(message);
+};
+const sendSize = (): void => send([resizeMessage(term.cols, term.rows)]);
+const focusTerminal = (): void => term.focus();
+
+if (!options.viewOnly) {
+  term.onData((data) => send(textInput(data)));
+  term.onBinary((data) => send(binaryInput(data)));
+}
+term.onResize(sendSize);
+new ResizeObserver(() => fit.fit()).observe(chrome.screen);
+
+const clipboard = terminalClipboard(term, { canType: !options.viewOnly, refocus: focusTerminal });
+
+function onClosed(event: CloseEvent): void {
+  if (event.code === VIEWER_LIMIT) supervisor.refused(VIEWER_LIMIT_MESSAGE);
+  else if (event.code === CONSOLE_UNAVAILABLE) supervisor.refused(event.reason || UNAVAILABLE_MESSAGE);
+  else supervisor.lost();
+}
+
+const transport: ConsoleTransport = {
+  open() {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(endpoints.websocket);
+    } catch {
+      // e.g. a websocket URL the browser refuses: treated like a failed connection.
+      setTimeout(() => supervisor.lost(), 0);
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    socket = ws;
+    ready = false;
+    // Events of a connection the page has already replaced are stale and ignored.
+    const isCurrent = (): boolean => socket === ws;
+    ws.addEventListener('message', (event: MessageEvent<unknown>) => {
+      if (!isCurrent() || !(event.data instanceof ArrayBuffer)) return;
+      if (!ready) {
+        ready = true;
+        supervisor.connected();
+        sendSize();
+        focusTerminal();
+      }
+      if (event.data.byteLength > 0) term.write(new Uint8Array(event.data));
+    });
+    ws.addEventListener('close', (event) => {
+      if (!isCurrent()) return;
+      socket = null;
+      ready = false;
+      onClosed(event);
+    });
+  },
+  close() {
+    const old = socket;
+    socket = null;
+    ready = false;
+    old?.close(1000);
+  },
+};
+
+const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome);
+
+function copyButton(): HTMLButtonElement {
+  const button = toolbarButton({ label: 'Copy', icon: 'clipboard', hint: 'Copy the selected text (Ctrl+Shift+C)' });
+  const label = button.querySelector('.tb-label');
+  button.addEventListener('click', () => {
+    void clipboard.copy().then((copied) => {
+      if (copied && label) {
+        label.textContent = 'Copied';
+        setTimeout(() => (label.textContent = 'Copy'), COPIED_FEEDBACK_MS);
+      }
+      focusTerminal();
+    });
+  });
+  return button;
+}
+
+function buildToolbar(): void {
+  const controls: Array<HTMLElement | null> = [copyButton()];
+  if (!options.viewOnly) {
+    const paste = toolbarButton({ label: 'Paste', icon: 'clipboard', hint: 'Paste from the clipboard (Ctrl+Shift+V)', needsConnection: true });
+    paste.addEventListener('click', () => void clipboard.paste());
+    controls.push(paste);
+  }
+  const reconnect = toolbarButton({ label: 'Reconnect', icon: 'refresh', iconOnly: true });
+  reconnect.classList.add('tb-reconnect');
+  reconnect.addEventListener('click', () => supervisor.start());
+  controls.push(toolbarSeparator(), fullscreenButton(focusTerminal), reconnect);
+  chrome.controls.append(...controls.filter((c): c is HTMLElement => c !== null));
+}
+
+buildToolbar();
+supervisor.start();
