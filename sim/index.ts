@@ -92,7 +92,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     bulk: faults.bulk,
     echoClipboard: faults.echoClipboard,
   });
+  const guestWatch = watchGuests(inventory, async (vmid) => {
+    await Promise.all([backend.stopGuest(vmid), terminals.stopGuest(vmid)]);
+  });
   const state: SimState = {
+    guestWatch,
     inventory,
     release: opts.release ?? inventory.release ?? 'current',
     durations,
@@ -107,15 +111,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     takenSockets: new Set(),
     openWebsockets: 0,
   };
-  const stopWatching = watchGuests(inventory, async (vmid) => {
-    await Promise.all([backend.stopGuest(vmid), terminals.stopGuest(vmid)]);
-  });
   const server = createApiServer(state, apiRoutes, tls);
   try {
     server.listen(opts.port ?? 0, host);
     await once(server, 'listening');
   } catch (err) {
-    stopWatching();
+    guestWatch.stop();
     await Promise.all([backend.stop(), terminals.stop()]);
     await rm(workDir, { recursive: true, force: true });
     throw err;
@@ -125,7 +126,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
-    stopWatching();
+    guestWatch.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     for (const socket of state.takenSockets) socket.destroy();

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { GuestWatch } from './guest-watch.js';
 import type { TicketAuthority, TicketWindow } from './auth/tickets.js';
 import type { ConsoleBackend } from './consoles/index.js';
 import type { TextConsoles } from './consoles/terminal/index.js';
@@ -8,6 +9,8 @@ import type { ListenerTable } from './vnc/listeners.js';
 
 /** Everything the routes share: the live inventory, knobs, keys and the console side. */
 export interface SimState {
+  /** Inventory edits (stops, migrations) applied before each request. */
+  readonly guestWatch: GuestWatch;
   readonly inventory: Inventory;
   readonly release: Release;
   readonly durations: Durations;

@@ -80,6 +80,7 @@ export function errorAnswer(state: SimState, err: unknown): Answer {
 /** Runs one request to its answer, or to TAKEN_OVER when a route kept the connection. */
 export async function dispatch(state: SimState, routes: Route[], exchange: Exchange, rawParams: () => Promise<Record<string, string>>): Promise<Answer | typeof TAKEN_OVER> {
   if (state.faults.delayMs > 0) await sleep(state.faults.delayMs);
+  await state.guestWatch.sync();
   try {
     const data = await run(state, routes, exchange, await rawParams());
     if (data === TAKEN_OVER) return TAKEN_OVER;

@@ -76,8 +76,17 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     try {
       const outcome =
         session.grant.console === 'xterm'
-          ? await runTermBridge(ws, { ...common, openUpstream: () => deps.access.openTermUpstream(session), viewOnly: session.grant.viewOnly })
-          : await runVncBridge(ws, { ...common, openUpstream: () => deps.access.openVncUpstream(session), title: () => sessionTitle(session) });
+          ? await runTermBridge(ws, {
+              ...common,
+              openUpstream: () => deps.access.openTermUpstream(session),
+              viewOnly: session.grant.viewOnly,
+            })
+          : await runVncBridge(ws, {
+              ...common,
+              openUpstream: () => deps.access.openVncUpstream(session),
+              title: () => sessionTitle(session),
+              viewOnly: session.grant.viewOnly,
+            });
       // The operator sees in /status why a viewer got no console (e.g. xterm_requires_password).
       if (outcome.reason === 'upstream_failed' && isProxmoxError(outcome.error)) session.lastError = outcome.error.code;
       sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error.message } : {}) });

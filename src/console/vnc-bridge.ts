@@ -5,6 +5,7 @@ import { closeUpstream, MAX_UPSTREAM_FRAME, relay, sendFrames, toBuffer } from '
 import { ByteReader } from './rfb/byte-reader.js';
 import { negotiateBrowserSecurity, securityResultFailure, securityResultOk, type BrowserRfbVersion } from './rfb/downstream.js';
 import { RfbAuthFailedError, RfbStreamClosedError } from './rfb/errors.js';
+import { ClientMessageFilter } from './rfb/client-messages.js';
 import { readClientInit, readServerInitRenamed, SHARED_CLIENT_INIT } from './rfb/init.js';
 import { authenticateUpstream } from './rfb/upstream.js';
 
@@ -21,6 +22,8 @@ export interface VncBridgeOptions {
   title: () => string;
   /** From the browser's connection to the relayed ServerInit. */
   handshakeTimeoutMs: number;
+  /** Drop the browser's keyboard, pointer, clipboard and resize messages. */
+  viewOnly: boolean;
   log: Logger;
   onFirstFrame?(): void;
   onBytes?(toBrowser: number, toUpstream: number): void;
@@ -142,15 +145,27 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   browser.off('close', onBrowserClose);
   consoleWs.off('message', onUpstreamMessage);
   consoleWs.off('close', onUpstreamClose);
-  sendToUpstream(browserReader.drain());
+  // Every browser message is checked before Proxmox sees it; a view-only viewer's input is dropped.
+  const browserMessages = new ClientMessageFilter(opts.viewOnly);
+  let earlyFromBrowser: Buffer;
+  try {
+    earlyFromBrowser = browserMessages.push(browserReader.drain());
+  } catch (err) {
+    closeUpstream(consoleWs);
+    browser.close(1008, 'protocol error');
+    return { reason: 'protocol_error', error: asError(err) };
+  }
+  sendToUpstream(earlyFromBrowser);
   const early = upstreamReader.drain();
   if (early.length > 0) opts.onFirstFrame?.();
   sendToBrowser(early);
   const end = await relay(browser, consoleWs, {
     onBytes,
     onFirstUpstreamMessage: early.length > 0 ? undefined : opts.onFirstFrame,
+    fromBrowser: (data) => browserMessages.push(data),
   });
   // The error listeners stay: either socket may still report an error while closing.
+  if (end.invalidBrowserData) return { reason: 'protocol_error', error: end.invalidBrowserData };
   return { reason: end.closedBy === 'browser' ? 'browser_closed' : 'upstream_closed', ...(end.error ? { error: end.error } : {}) };
 
   function failHandshake(failure: SideError, negotiated: BrowserRfbVersion | undefined): VncBridgeOutcome {

@@ -69,7 +69,7 @@ describe('the console in a real browser', () => {
     await builtinSim?.stop();
   });
 
-  const openConsole = async (sim: Simulator, extra: Record<string, string> = {}): Promise<Page> => {
+  const openConsole = async (sim: Simulator, extra: Record<string, string | undefined> = {}): Promise<Page> => {
     const created = await createToken(tg, {
       hostname: '127.0.0.2',
       port: String(sim.port),
@@ -114,6 +114,25 @@ describe('the console in a real browser', () => {
     await page.close();
   });
 
+  it("shows a container's terminal on its noVNC console and takes commands", async () => {
+    const page = await openConsole(builtinSim, { vmid: '200', node: undefined });
+    await poll(() => brightPixelsPerTextRow(page), (r) => r.length > 0 && r[0]! > 50, 'terminal text in the first row');
+    await page.locator('canvas').first().click();
+    await page.keyboard.type('hostname\n');
+    await poll(async () => builtinSim.terminal(200).screen, (screen) => screen.split('\n').some((line) => line.trim() === 'ct01'), 'the command answered on screen', 10_000);
+    await page.close();
+  });
+
+  it('works with an API token instead of a password', async () => {
+    const page = await openConsole(builtinSim, {
+      username: undefined,
+      password: undefined,
+      api_token: 'vncuser@pve!console=11111111-2222-3333-4444-555555555555',
+    });
+    await poll(() => brightPixelsPerTextRow(page), (r) => r.some((b) => b > 0), 'the guest screen');
+    await page.close();
+  });
+
   it('tells the user clearly when the backend ends the session', async () => {
     const page = await openConsole(builtinSim);
     await poll(() => brightPixelsPerTextRow(page), (r) => r.some((b) => b > 0), 'the guest screen');
@@ -137,7 +156,7 @@ describe('the console in a real browser', () => {
       secrets.add(String(sim.port));
     }
     assert.ok(secrets.size > 4, 'the simulators issued tickets, CSRF tokens and VNC passwords');
-    const needles = ['127.0.0.2', 'pve1', 'vncuser', 'vncpass', ...secrets];
+    const needles = ['127.0.0.2', 'pve1', 'vncuser', 'vncpass', '11111111-2222-3333-4444-555555555555', ...secrets];
     assert.ok(received.length >= 2 && received.every((r) => r.frames.length > 0), 'every page received websocket frames');
     for (const r of received) assert.deepEqual(leaks(r, needles), []);
   });

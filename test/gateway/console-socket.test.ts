@@ -155,6 +155,20 @@ for (const release of ['current', '7'] as const) {
       ws.close();
     });
 
+    it('drops the keys of a view-only viewer at the gateway, but still shows the screen', async () => {
+      const { client, ws } = await openConsole(tg, await link({ view_only: 'true' }));
+      const result = await client.handshake({});
+      assert.equal(result.securityResult, 0);
+      const before = sim.received(100).keysyms.length;
+      client.typeText('view only');
+      client.requestUpdate(false, 0, 0, result.serverInit!.width, result.serverInit!.height);
+      const update = await client.readFramebufferUpdate();
+      assert.ok(update.rects.length > 0, 'the screen still arrives');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(sim.received(100).keysyms.length, before, 'no key reached the guest');
+      ws.close();
+    });
+
     it('closes a browser that sends garbage or oversized messages, and other sessions carry on', async () => {
       const healthy = await openConsole(tg, await link());
       assert.equal((await healthy.client.handshake({})).securityResult, 0);

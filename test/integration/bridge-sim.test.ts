@@ -46,6 +46,7 @@ before(async () => {
         title: () => TITLE,
         handshakeTimeoutMs: 5_000,
         log: silentLogger,
+        viewOnly: false,
         ...bridgeOptions(),
       }),
     );
