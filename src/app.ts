@@ -135,6 +135,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   });
   const sockets = attachConsoleSockets(app.server, {
     log,
+    metrics,
     sessions,
     access,
     allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]),

@@ -30,6 +30,8 @@ const term = new Terminal({
   disableStdin: options.viewOnly,
   fontFamily: TERMINAL_FONT,
   fontSize: 14,
+  // At 1.0 the glyphs' descenders (underscores) fall outside the cell rows and are clipped.
+  lineHeight: 1.15,
   scrollback: 5000,
   theme: TERMINAL_THEME,
 });

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { fastifyCookie } from '@fastify/cookie';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { isProxmoxError } from '../proxmox/errors.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import { ViewerLimitError, type Session, type SessionRegistry, type Viewer } from '../sessions/registry.js';
@@ -20,6 +21,7 @@ export const VIEWER_LIMIT_CLOSE_CODE = 4001;
 
 export interface ConsoleSocketDeps {
   log: Logger;
+  metrics: GatewayMetrics;
   sessions: SessionRegistry;
   access: ConsoleService;
   /** Origins a console page may be served from: the public origin and `allowed_origins`. */
@@ -67,10 +69,16 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     const common = {
       handshakeTimeoutMs: deps.handshakeTimeoutMs,
       log: sessionLog,
-      onFirstFrame: () => sessionLog.debug('first frame relayed', { ms: Date.now() - openedAt }),
+      onFirstFrame: () => {
+        const ms = Date.now() - openedAt;
+        deps.metrics.firstFrameSeconds.observe(ms / 1000);
+        sessionLog.debug('first frame relayed', { ms });
+      },
       onBytes: (toBrowser: number, toUpstream: number) => {
         session.bytesToBrowser += toBrowser;
         session.bytesToUpstream += toUpstream;
+        if (toBrowser > 0) deps.metrics.toBrowser.inc(toBrowser);
+        if (toUpstream > 0) deps.metrics.toProxmox.inc(toUpstream);
       },
     };
     try {

@@ -53,8 +53,8 @@ class SideError extends Error {
 
 /** What the browser is told when the upstream fails: nothing about Proxmox itself. */
 export function userFacingReason(err: Error): string {
-  if (isProxmoxError(err, 'guest_not_running')) return 'The virtual machine is not running.';
-  if (isProxmoxError(err, 'guest_not_found')) return 'The virtual machine no longer exists.';
+  if (isProxmoxError(err, 'guest_not_running')) return 'The server is not running. Start it from your control panel, then reconnect.';
+  if (isProxmoxError(err, 'guest_not_found')) return 'This server no longer exists.';
   if (isProxmoxError(err, 'permission_denied') || isProxmoxError(err, 'proxmox_auth_failed')) return 'Access to the console was refused.';
   if (err instanceof RfbAuthFailedError) return 'The console refused the connection.';
   return 'The console could not be reached.';

@@ -66,7 +66,13 @@ for (const release of ['current', '7'] as const) {
       assert.equal(result.serverInit?.name, 'web01');
       client.typeText('hi there');
       await waitFor(() => sim.received(100).text.includes('hi there'), 'typed keys at the guest');
+      client.requestUpdate(false, 0, 0, result.serverInit!.width, result.serverInit!.height);
+      await client.readFramebufferUpdate();
       ws.close();
+      const metrics = await (await request(`${tg.origin}/metrics`)).body.text();
+      assert.ok(Number(/^proxmoxvnc_bytes_relayed_total\{direction="to_browser"\} (\d+)/m.exec(metrics)?.[1]) > 1000, 'bytes toward the browser counted');
+      assert.ok(Number(/^proxmoxvnc_bytes_relayed_total\{direction="to_proxmox"\} (\d+)/m.exec(metrics)?.[1]) > 0, 'bytes toward Proxmox counted');
+      assert.match(metrics, /^proxmoxvnc_first_frame_seconds_count [1-9]/m);
     });
 
     it('uses the backend title and lets the browser reconnect within the session', async () => {

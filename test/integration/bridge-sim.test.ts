@@ -108,7 +108,7 @@ describe('VNC bridge against the simulator', () => {
     });
     const result = await rfb.handshake();
     assert.equal(result.securityResult, 1);
-    assert.equal(result.reason, 'The virtual machine is not running.');
+    assert.equal(result.reason, 'The server is not running. Start it from your control panel, then reconnect.');
     await rfb.closed;
     const end = await outcome();
     assert.equal(end.reason, 'upstream_failed');

@@ -137,7 +137,7 @@ describe('xterm consoles through the gateway (simulator, current release)', () =
     guest.status = 'stopped';
     try {
       const term = await connect(tg, sessionId, cookie);
-      assert.deepEqual(await term.closed, { code: 4002, reason: 'The virtual machine is not running.' });
+      assert.deepEqual(await term.closed, { code: 4002, reason: 'The server is not running. Start it from your control panel, then reconnect.' });
       assert.deepEqual(term.frames, []);
       assert.equal((await statusOf(tg, sessionId)).last_error, 'guest_not_running');
     } finally {

@@ -93,6 +93,6 @@ test('a failure before the terminal opens closes with 4002 and a reason for the 
     openUpstream: () => Promise.reject(new ProxmoxError('guest_not_running', 'Guest 100 on node pve1 is not running.')),
   };
   const { closed, frames } = await browser();
-  assert.deepEqual(await closed, { code: CONSOLE_UNAVAILABLE_CLOSE_CODE, reason: 'The virtual machine is not running.' });
+  assert.deepEqual(await closed, { code: CONSOLE_UNAVAILABLE_CLOSE_CODE, reason: 'The server is not running. Start it from your control panel, then reconnect.' });
   assert.deepEqual(frames, []);
 });
