@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { FormData, request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { createToken, freePort, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { requireExecutable } from '../helpers/system.js';
+
+const run = promisify(execFile);
 
 describe('control API', () => {
   let sim: Simulator;
@@ -55,6 +60,15 @@ describe('control API', () => {
     assert.equal(body.url, `${tg.origin}/vnc/${body.token}`);
     const expires = Date.parse(body.expires_at ?? '');
     assert.ok(expires > Date.now() + 250_000 && expires <= Date.now() + 300_000, body.expires_at);
+  });
+
+  it("works with the original README's curl command, only its values changed", async () => {
+    const curl = requireExecutable('curl', 'curl');
+    const params = JSON.stringify({ hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' });
+    const { stdout } = await run(curl, ['-sS', '-X', 'POST', `${tg.origin}/create`, '-H', `Authorization: ${tg.secret}`, '-F', `params=${params}`]);
+    const body = JSON.parse(stdout) as Record<string, string>;
+    assert.equal(body.status, 'success', stdout);
+    assert.equal(body.url, `${tg.origin}/vnc/${body.token}`);
   });
 
   it('accepts urlencoded params and a JSON body, numbers as numbers', async () => {
