@@ -70,6 +70,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       maxSessions: config.max_sessions,
       maxViewersPerSession: config.max_viewers_per_session,
       reconnectGraceMs: config.reconnect_grace * 1000,
+      idleTimeoutMs: config.idle_timeout * 1000,
     },
     { onEnded: (session) => log.child('SESSION', { session: session.id }).info('session ended', { reason: session.endReason }) },
   );

@@ -74,6 +74,9 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         deps.metrics.firstFrameSeconds.observe(ms / 1000);
         sessionLog.debug('first frame relayed', { ms });
       },
+      onInput: () => {
+        session.lastInputAt = Date.now();
+      },
       onBytes: (toBrowser: number, toUpstream: number) => {
         session.bytesToBrowser += toBrowser;
         session.bytesToUpstream += toUpstream;

@@ -14,7 +14,7 @@ export interface VncBridgeOptions {
    * vncproxy and the websocket dial, nothing else: the bridge authenticates itself. The socket
    * may come paused (ProxmoxClient.openVncWebsocket does); the bridge resumes it when listening.
    */
-  openUpstream: () => Promise<{ ws: WebSocket; vncPassword: string }>;
+  openUpstream: () => Promise<{ ws: WebSocket; vncPassword: string; authenticated?: () => void }>;
   /**
    * Desktop name shown to the browser instead of the upstream's; read once the upstream is open,
    * since opening it may be what first learns the guest's name.
@@ -24,6 +24,8 @@ export interface VncBridgeOptions {
   handshakeTimeoutMs: number;
   /** Drop the browser's keyboard, pointer, clipboard and resize messages. */
   viewOnly: boolean;
+  /** The user typed, moved the pointer or pasted (what the idle timeout watches). */
+  onInput?(): void;
   log: Logger;
   onFirstFrame?(): void;
   onBytes?(toBrowser: number, toUpstream: number): void;
@@ -94,17 +96,21 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
 
   const openAndAuthenticate = async () => {
     const opened = await opts.openUpstream();
-    opened.ws.on('error', onUpstreamError);
-    if (abandoned) {
-      closeUpstream(opened.ws);
-      throw new Error('the browser left before the console opened');
+    try {
+      opened.ws.on('error', onUpstreamError);
+      if (abandoned) {
+        closeUpstream(opened.ws);
+        throw new Error('the browser left before the console opened');
+      }
+      upstream = opened.ws;
+      upstream.on('message', onUpstreamMessage);
+      upstream.on('close', onUpstreamClose);
+      if (upstream.readyState !== WebSocket.OPEN) onUpstreamClose();
+      upstream.resume();
+      await authenticateUpstream(upstreamReader, sendToUpstream, opened.vncPassword);
+    } finally {
+      opened.authenticated?.();
     }
-    upstream = opened.ws;
-    upstream.on('message', onUpstreamMessage);
-    upstream.on('close', onUpstreamClose);
-    if (upstream.readyState !== WebSocket.OPEN) onUpstreamClose();
-    upstream.resume();
-    await authenticateUpstream(upstreamReader, sendToUpstream, opened.vncPassword);
   };
 
   const DEADLINE = Symbol('deadline');
@@ -146,7 +152,7 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   consoleWs.off('message', onUpstreamMessage);
   consoleWs.off('close', onUpstreamClose);
   // Every browser message is checked before Proxmox sees it; a view-only viewer's input is dropped.
-  const browserMessages = new ClientMessageFilter(opts.viewOnly);
+  const browserMessages = new ClientMessageFilter(opts.viewOnly, opts.onInput);
   let earlyFromBrowser: Buffer;
   try {
     earlyFromBrowser = browserMessages.push(browserReader.drain());

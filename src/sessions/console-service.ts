@@ -8,6 +8,7 @@ import type { GuestType, ProxmoxClient, ProxmoxCredentials } from '../proxmox/cl
 import { ProxmoxError, isProxmoxError } from '../proxmox/errors.js';
 import { checkConsoleAccess, resolveGuest, type ResolvedGuest } from '../proxmox/guest.js';
 import type { ConsoleGrant, ProxmoxTarget } from './grant.js';
+import { KeyedLock } from './keyed-lock.js';
 import type { Session } from './registry.js';
 
 /** Tickets live two hours; one older than this is renewed before it is used for a console. */
@@ -24,6 +25,8 @@ interface TerminalTarget {
 export interface UpstreamConsole {
   ws: WebSocket;
   vncPassword: string;
+  /** To be called once VNC authentication succeeded or failed: the guest's next viewer may go. */
+  authenticated(): void;
 }
 
 /**
@@ -31,6 +34,8 @@ export interface UpstreamConsole {
  * per browser connection, a grant into an authenticated-to-be console websocket on Proxmox.
  */
 export class ConsoleService {
+  private readonly vncOpenings = new KeyedLock();
+
   constructor(
     private readonly clients: ProxmoxClients,
     private readonly limits: { maxSessionSeconds: number },
@@ -76,11 +81,20 @@ export class ConsoleService {
   async openVncUpstream(session: Session): Promise<UpstreamConsole> {
     const { client, creds, guest } = await this.runningGuest(session);
     const grant = session.grant;
-    const ticket = await client.vncproxy(creds, guest.node, guest.type, grant.vmid);
-    const ws = await client.openVncWebsocket(creds, guest.node, guest.type, grant.vmid, ticket.port, ticket.ticket, {
-      handshakeTimeoutMs: this.clients.timeoutMs,
-    });
-    return { ws, vncPassword: ticket.vncPassword };
+    // Each vncproxy replaces the guest's VNC password, failing a connection that has not
+    // authenticated yet: a guest's consoles are opened one at a time, up to authentication.
+    const { hostname, port } = grant.target;
+    const release = await this.vncOpenings.acquire(`${hostname}|${port}|${grant.vmid}`, 3 * this.clients.timeoutMs);
+    try {
+      const ticket = await client.vncproxy(creds, guest.node, guest.type, grant.vmid);
+      const ws = await client.openVncWebsocket(creds, guest.node, guest.type, grant.vmid, ticket.port, ticket.ticket, {
+        handshakeTimeoutMs: this.clients.timeoutMs,
+      });
+      return { ws, vncPassword: ticket.vncPassword, authenticated: release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /**

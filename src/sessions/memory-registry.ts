@@ -14,6 +14,8 @@ export interface SessionLimits {
   maxViewersPerSession: number;
   /** How long a session without viewers (never connected, or all left) waits for one. */
   reconnectGraceMs: number;
+  /** A session without input for this long ends (0: never). */
+  idleTimeoutMs: number;
 }
 
 export interface SessionEvents {
@@ -37,11 +39,18 @@ function hashSecret(secret: string): Buffer {
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly entries = new Map<string, Entry>();
   private totalCreated = 0;
+  private readonly idleSweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly limits: SessionLimits,
     private readonly events: SessionEvents = {},
-  ) {}
+  ) {
+    if (limits.idleTimeoutMs > 0) {
+      // One sweep for all sessions; input only stamps a time, so typing costs nothing more.
+      this.idleSweeper = setInterval(() => this.endIdle(), Math.min(30_000, Math.max(250, limits.idleTimeoutMs / 4)));
+      this.idleSweeper.unref();
+    }
+  }
 
   async create(grant: ConsoleGrant, tokenPrefix: string): Promise<{ session: Session; cookieSecret: string }> {
     if (this.entries.size >= this.limits.maxSessions) throw new SessionLimitError(this.limits.maxSessions);
@@ -54,6 +63,7 @@ export class MemorySessionRegistry implements SessionRegistry {
       grant,
       state: 'created',
       createdAt: now,
+      lastInputAt: now,
       expiresAt: now + grant.maxDurationMs,
       viewers: new Set(),
       bytesToBrowser: 0,
@@ -142,7 +152,15 @@ export class MemorySessionRegistry implements SessionRegistry {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.idleSweeper);
     for (const id of [...this.entries.keys()]) await this.end(id, 'gateway stopping');
+  }
+
+  private endIdle(): void {
+    const cutoff = Date.now() - this.limits.idleTimeoutMs;
+    for (const { session } of [...this.entries.values()]) {
+      if (session.lastInputAt < cutoff) void this.end(session.id, 'no input within idle_timeout');
+    }
   }
 
   private startGrace(entry: Entry): void {

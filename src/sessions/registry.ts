@@ -16,6 +16,8 @@ export interface Session {
   readonly createdAt: number;
   readonly expiresAt: number;
   connectedAt?: number;
+  /** The last keyboard, pointer or clipboard input of any viewer (creation until then). */
+  lastInputAt: number;
   endedAt?: number;
   endReason?: string;
   readonly viewers: Set<Viewer>;

@@ -87,6 +87,13 @@ for (const release of ['current', '7'] as const) {
       again.ws.close();
     });
 
+    it('opens several consoles of one VM at once (each vncproxy replaces the VNC password)', async () => {
+      const opened = await Promise.all([link(), link(), link()].map(async (url) => openConsole(tg, await url)));
+      const results = await Promise.all(opened.map(({ client }) => client.handshake({})));
+      assert.deepEqual(results.map((r) => r.securityResult), [0, 0, 0]);
+      for (const { ws } of opened) ws.close();
+    });
+
     it('works with an API token', async () => {
       const { username: _u, password: _p, ...rest } = base;
       const created = await createToken(tg, { ...rest, api_token: 'vncuser@pve!console=11111111-2222-3333-4444-555555555555' });
@@ -207,3 +214,37 @@ for (const release of ['current', '7'] as const) {
     });
   });
 }
+
+describe('idle timeout', () => {
+  let sim: Simulator;
+  let tg: TestGateway;
+
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    tg = await startTestGateway({ PROXMOXVNC_IDLE_TIMEOUT: '1' }, sim.caPem);
+  });
+  after(async () => {
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  it('ends a session without input for idle_timeout, and keeps one whose user types', async () => {
+    const params = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+    const idle = await openConsole(tg, (await createToken(tg, params)).body.url as string);
+    const busy = await openConsole(tg, (await createToken(tg, params)).body.url as string);
+    const idleClosed = new Promise<number>((resolve) => idle.ws.once('close', (code) => resolve(code)));
+    assert.equal((await idle.client.handshake({})).securityResult, 0);
+    assert.equal((await busy.client.handshake({})).securityResult, 0);
+    const typing = setInterval(() => busy.client.typeText('x'), 200);
+    try {
+      assert.equal(await idleClosed, 4000, 'closed as a session that ended');
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      assert.equal(busy.ws.readyState, WebSocket.OPEN, 'the typing user keeps the console');
+    } finally {
+      clearInterval(typing);
+    }
+    const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as { total_sessions: number };
+    assert.equal(status.total_sessions, 1);
+    busy.ws.close();
+  });
+});

@@ -49,4 +49,17 @@ describe('browser RFB message filter', () => {
     const huge = Buffer.from([6, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]);
     assert.throws(() => new ClientMessageFilter(false).push(huge), RfbProtocolError);
   });
+
+  it('reports input (keys, pointer, clipboard) for the idle timeout, but not a view-only viewer\'s', () => {
+    let inputs = 0;
+    const filter = new ClientMessageFilter(false, () => inputs++);
+    filter.push(Buffer.concat([setPixelFormat, updateRequest, fence]));
+    assert.equal(inputs, 0, 'no input in screen requests');
+    filter.push(keyDown);
+    filter.push(pointer);
+    assert.equal(inputs, 2);
+    let viewOnlyInputs = 0;
+    new ClientMessageFilter(true, () => viewOnlyInputs++).push(stream);
+    assert.equal(viewOnlyInputs, 0);
+  });
 });

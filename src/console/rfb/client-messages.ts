@@ -60,7 +60,11 @@ function messageLength(buf: Buffer, at: number): number | null {
 export class ClientMessageFilter {
   private pending: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly viewOnly: boolean) {}
+  /** `onInput`: a keyboard, pointer or clipboard message passed (what the idle timeout watches). */
+  constructor(
+    private readonly viewOnly: boolean,
+    private readonly onInput: () => void = () => {},
+  ) {}
 
   /** The complete messages in `chunk` (plus what was pending), minus dropped ones. */
   push(chunk: Buffer): Buffer {
@@ -68,16 +72,22 @@ export class ClientMessageFilter {
     const kept: Buffer[] = [];
     let at = 0;
     let runStart = 0;
+    let sawInput = false;
     while (at < buf.length) {
       const length = messageLength(buf, at);
       if (length === null || at + length > buf.length) break;
-      if (this.viewOnly && INPUT_TYPES.has(buf[at]!)) {
-        if (at > runStart) kept.push(buf.subarray(runStart, at));
-        runStart = at + length;
+      if (INPUT_TYPES.has(buf[at]!)) {
+        if (this.viewOnly) {
+          if (at > runStart) kept.push(buf.subarray(runStart, at));
+          runStart = at + length;
+        } else {
+          sawInput = true;
+        }
       }
       at += length;
     }
     if (at > runStart) kept.push(buf.subarray(runStart, at));
+    if (sawInput) this.onInput();
     this.pending = at < buf.length ? Buffer.from(buf.subarray(at)) : Buffer.alloc(0);
     if (this.pending.length > 8 + MAX_CUT_TEXT) throw new RfbProtocolError('client message too long');
     return kept.length === 1 ? kept[0]! : Buffer.concat(kept);

@@ -29,6 +29,8 @@ export interface TermBridgeOptions {
   viewOnly: boolean;
   log: Logger;
   keepAliveMs?: number;
+  /** The user typed or pasted (what the idle timeout watches). */
+  onInput?(): void;
   onFirstFrame?(): void;
   onBytes?(toBrowser: number, toUpstream: number): void;
 }
@@ -57,7 +59,7 @@ type Opening = { kind: 'ready'; terminal: LoggedInTerminal } | { kind: 'failed';
 export async function runTermBridge(browser: WebSocket, opts: TermBridgeOptions): Promise<TermBridgeOutcome> {
   const { log } = opts;
   const onBytes = opts.onBytes ?? (() => {});
-  const fromBrowser = termInputFilter(opts.viewOnly);
+  const fromBrowser = termInputFilter(opts.viewOnly, opts.onInput);
   const early: Buffer[] = [];
   let earlyBytes = 0;
 

@@ -122,11 +122,13 @@ export function allowedFor(viewOnly: boolean): (message: TermMessage) => boolean
  * The browser's bytes as they may go upstream: parsed, filtered for the viewer and encoded again,
  * so only well-formed messages ever reach Proxmox. Throws TermProtocolError on malformed input.
  */
-export function termInputFilter(viewOnly: boolean): (chunk: Buffer) => Buffer {
+export function termInputFilter(viewOnly: boolean, onInput: () => void = () => {}): (chunk: Buffer) => Buffer {
   const parser = new TermMessageParser();
   const allowed = allowedFor(viewOnly);
   return (chunk) => {
-    const out = parser.push(chunk).filter(allowed).map(encodeTermMessage);
+    const passed = parser.push(chunk).filter(allowed);
+    if (passed.some((m) => m.kind === 'input')) onInput();
+    const out = passed.map(encodeTermMessage);
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   };
 }
