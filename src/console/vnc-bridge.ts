@@ -5,7 +5,7 @@ import { closeUpstream, MAX_UPSTREAM_FRAME, relay, sendFrames, toBuffer } from '
 import { ByteReader } from './rfb/byte-reader.js';
 import { negotiateBrowserSecurity, securityResultFailure, securityResultOk, type BrowserRfbVersion } from './rfb/downstream.js';
 import { RfbAuthFailedError, RfbStreamClosedError } from './rfb/errors.js';
-import { ClientMessageFilter } from './rfb/client-messages.js';
+import { ClientMessageFilter, KEEP_ALIVE_MESSAGE } from './rfb/client-messages.js';
 import { readClientInit, readServerInitRenamed, SHARED_CLIENT_INIT } from './rfb/init.js';
 import { authenticateUpstream } from './rfb/upstream.js';
 
@@ -26,6 +26,8 @@ export interface VncBridgeOptions {
   viewOnly: boolean;
   /** The user typed, moved the pointer or pasted (what the idle timeout watches). */
   onInput?(): void;
+  /** Quiet time after which the gateway sends RFB traffic of its own upstream (default 5 min). */
+  keepAliveMs?: number;
   log: Logger;
   onFirstFrame?(): void;
   onBytes?(toBrowser: number, toUpstream: number): void;
@@ -35,6 +37,8 @@ export interface VncBridgeOutcome {
   reason: 'browser_closed' | 'upstream_closed' | 'upstream_failed' | 'protocol_error';
   error?: Error;
 }
+
+const DEFAULT_KEEP_ALIVE_MS = 5 * 60 * 1000;
 
 class HandshakeTimeoutError extends Error {
   constructor(side: string, ms: number) {
@@ -165,11 +169,25 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   const early = upstreamReader.drain();
   if (early.length > 0) opts.onFirstFrame?.();
   sendToBrowser(early);
+  // Any byte either way resets Proxmox's idle cut; after a quiet spell, send one of our own, but
+  // only between two browser messages.
+  const keepAliveMs = opts.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  let lastTraffic = Date.now();
+  const keepAlive = setInterval(() => {
+    if (Date.now() - lastTraffic < keepAliveMs || !browserMessages.atBoundary) return;
+    sendToUpstream(KEEP_ALIVE_MESSAGE);
+    lastTraffic = Date.now();
+  }, Math.max(50, keepAliveMs / 4));
+  keepAlive.unref();
   const end = await relay(browser, consoleWs, {
-    onBytes,
+    onBytes: (toBrowser, toUpstream) => {
+      lastTraffic = Date.now();
+      onBytes(toBrowser, toUpstream);
+    },
     onFirstUpstreamMessage: early.length > 0 ? undefined : opts.onFirstFrame,
     fromBrowser: (data) => browserMessages.push(data),
   });
+  clearInterval(keepAlive);
   // The error listeners stay: either socket may still report an error while closing.
   if (end.invalidBrowserData) return { reason: 'protocol_error', error: end.invalidBrowserData };
   return { reason: end.closedBy === 'browser' ? 'browser_closed' : 'upstream_closed', ...(end.error ? { error: end.error } : {}) };

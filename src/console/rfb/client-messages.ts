@@ -1,5 +1,11 @@
 import { RfbProtocolError } from './errors.js';
 
+/**
+ * Proxmox cuts a console after 15 minutes without a byte either way, and websocket pings do not
+ * count; an incremental update request for one pixel is traffic every RFB server takes in stride.
+ */
+export const KEEP_ALIVE_MESSAGE = Buffer.from([3, 1, 0, 0, 0, 0, 0, 1, 0, 1]);
+
 /** A browser's clipboard text is typed or pasted by a person; more is not a console's business. */
 const MAX_CUT_TEXT = 1024 * 1024;
 
@@ -65,6 +71,11 @@ export class ClientMessageFilter {
     private readonly viewOnly: boolean,
     private readonly onInput: () => void = () => {},
   ) {}
+
+  /** No partial message is held: bytes of the gateway's own may go upstream now. */
+  get atBoundary(): boolean {
+    return this.pending.length === 0;
+  }
 
   /** The complete messages in `chunk` (plus what was pending), minus dropped ones. */
   push(chunk: Buffer): Buffer {
