@@ -1,5 +1,5 @@
 import { isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector } from 'undici';
 import { ProxmoxError } from './errors.js';
 
@@ -70,6 +70,20 @@ export function formatTarget(target: TlsTarget): string {
   return isIP(host) === 6 ? `[${host}]:${target.port}` : `${host}:${target.port}`;
 }
 
+/**
+ * `proxmox_ca_file` adds to the system CAs (a cluster may mix its own CA with ACME certificates);
+ * Node's `ca` option would replace them, so a context with both is built once per CA file.
+ */
+const caContexts = new Map<string, SecureContext>();
+function contextWithCa(caPem: string): SecureContext {
+  let context = caContexts.get(caPem);
+  if (!context) {
+    context = createSecureContext({ ca: [...rootCertificates, caPem] });
+    caContexts.set(caPem, context);
+  }
+  return context;
+}
+
 function connectionOptions(policy: TlsPolicy, target: TlsTarget): ConnectionOptions {
   const host = stripBrackets(target.host);
   const base: ConnectionOptions = {
@@ -83,7 +97,7 @@ function connectionOptions(policy: TlsPolicy, target: TlsTarget): ConnectionOpti
     case 'system':
       return base;
     case 'ca':
-      return { ...base, ca: policy.caPem };
+      return { ...base, secureContext: contextWithCa(policy.caPem) };
     case 'pin':
     case 'insecure':
       // A pin replaces chain and host name checks; it is checked below before any byte is sent.
