@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { publicOrigin as derivePublicOrigin } from './config/index.js';
@@ -89,6 +90,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   // The control API takes multipart, urlencoded and JSON bodies; anything else is a 415.
   app.removeContentTypeParser('text/plain');
   await app.register(fastifyCookie);
+  // Only failures are counted (src/security/failure-throttle.ts), never ordinary traffic.
+  await app.register(fastifyRateLimit, { global: false });
   await app.register(fastifyFormbody, { bodyLimit: CONTROL_BODY_LIMIT });
   await app.register(fastifyMultipart, {
     limits: { fieldSize: CONTROL_BODY_LIMIT, fields: 32, files: 0, parts: 32, headerPairs: 64 },
@@ -128,6 +131,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   registerConsoleRoutes(app, {
     log,
     metrics,
+    maxInvalidRedemptions: config.rate_limit_redemptions,
     tokens,
     sessions,
     assetBase: ASSET_BASE,

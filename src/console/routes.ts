@@ -3,6 +3,7 @@ import { tokenPrefix, type Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import { SessionLimitError, type Session, type SessionRegistry } from '../sessions/registry.js';
+import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { TokenStore } from '../tokens/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
 import { renderConsolePage, renderErrorPage, renderInvalidSessionPage } from './pages.js';
@@ -10,6 +11,8 @@ import { SESSION_COOKIE, sessionCookieOptions, type CookiePolicy } from './sessi
 
 export interface ConsoleRouteDeps {
   log: Logger;
+  /** Invalid redemptions per client address and minute before it gets 429. */
+  maxInvalidRedemptions: number;
   metrics: GatewayMetrics;
   tokens: TokenStore<ConsoleGrant>;
   sessions: SessionRegistry;
@@ -29,10 +32,20 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
   // HEAD must never redeem (link checkers and previews send it), so it is its own route.
   app.head('/vnc/:token', async (_request, reply) => reply.type('text/html; charset=utf-8').send());
+  const invalidRedemptions = createFailureThrottle(app, 'redeem', deps.maxInvalidRedemptions);
   app.get<{ Params: { token: string } }>('/vnc/:token', { exposeHeadRoute: false }, async (request, reply) => {
+    const wait = await invalidRedemptions.retryAfter(request);
+    if (wait > 0) {
+      return reply
+        .code(429)
+        .header('retry-after', String(wait))
+        .type('text/html; charset=utf-8')
+        .send(renderErrorPage('Too many attempts', 'Too many invalid console links were opened from your address. Please wait a minute.', assetBase));
+    }
     const { token } = request.params;
     const grant = TOKEN_PATTERN.test(token) ? await tokens.redeem(token) : null;
     if (!grant) {
+      await invalidRedemptions.failed(request);
       metrics.redemptionsInvalid.inc();
       log.info('invalid redemption', { token_prefix: tokenPrefix(token), client: request.ip });
       return invalidSession(reply);

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { tokenPrefix, type Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { ProxmoxError } from '../proxmox/errors.js';
+import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import type { SessionRegistry } from '../sessions/registry.js';
@@ -35,8 +36,17 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   const hostAllowed = createHostPolicy(config.proxmox_hosts_allowed);
   const limits = { maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration };
 
-  const requireSecret = async (request: { headers: { authorization?: string } }) => {
-    if (!secretMatches(request.headers.authorization)) throw UNAUTHORIZED;
+  const authFailures = createFailureThrottle(app, 'auth', config.rate_limit_auth_failures);
+  const requireSecret = async (request: FastifyRequest, reply: FastifyReply) => {
+    const wait = await authFailures.retryAfter(request);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new ApiError(429, 'too_many_requests', `too many failed attempts from this address; retry in ${wait} s`);
+    }
+    if (secretMatches(request.headers.authorization)) return;
+    await authFailures.failed(request);
+    log.warn('control API authentication failed', { client: request.ip });
+    throw UNAUTHORIZED;
   };
 
   app.post('/create', { preHandler: requireSecret }, async (request) => {

@@ -47,6 +47,9 @@ export async function startTestGateway(env: Record<string, string> = {}, caPem?:
       PROXMOXVNC_ROUTER_PORT: String(port),
       PROXMOXVNC_PUBLIC_HOST: '127.0.0.1',
       PROXMOXVNC_PROXMOX_TIMEOUT: '5',
+      // Every test client is 127.0.0.1: only the throttle's own tests keep the real limits.
+      PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
+      PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
       ...caEnv,
       ...env,
     },
