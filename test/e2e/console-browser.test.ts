@@ -6,6 +6,7 @@ import { startSimulator, type Simulator } from '../../sim/index.js';
 import { launchChromium, leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { requireExecutable } from '../helpers/system.js';
+import { poll } from '../helpers/poll.js';
 
 /** The page's DOM, as far as these in-page callbacks use it (the test program has no DOM types). */
 interface PageCanvas {
@@ -34,16 +35,6 @@ async function brightPixelsPerTextRow(page: Page): Promise<number[]> {
     }
     return rows;
   });
-}
-
-async function poll<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 describe('the console in a real browser', () => {

@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { launchChromium, leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { poll } from '../helpers/poll.js';
 
 /** The page's DOM, as far as these in-page callbacks use it (the test program has no DOM types). */
 interface PageElement {
@@ -18,16 +19,6 @@ declare const document: {
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): Iterable<PageElement>;
 };
-
-async function poll<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** The terminal's rows as xterm.js's DOM renderer shows them. */
 function screenRows(page: Page): Promise<string[]> {
