@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isHostName } from '../config/schema.js';
 import type { ConsoleKind, GuestType } from '../sessions/grant.js';
 import { invalidParams, type ApiError } from './errors.js';
 
@@ -23,7 +24,6 @@ const boolean = z
     return z.NEVER;
   });
 
-const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const NODE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const USER = /^[^\s@:!/]{1,64}(?:@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
 const API_TOKEN = /^(?:PVEAPIToken=)?([^\s@:!/]{1,64}@[A-Za-z0-9][A-Za-z0-9._-]{0,63}![A-Za-z][A-Za-z0-9._-]{0,63})=([A-Za-z0-9-]{1,128})$/;
@@ -33,7 +33,7 @@ const hostname = z
   .string()
   .trim()
   .transform((host) => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host))
-  .refine((host) => isIP(host) !== 0 || DNS_NAME.test(host), 'must be a host name or an IP address');
+  .refine((host) => isIP(host) !== 0 || isHostName(host), 'must be a host name or an IP address');
 
 const text = (max: number) =>
   z

@@ -105,6 +105,16 @@ describe('the console in a real browser', () => {
     await page.close();
   });
 
+  it('types pasted text into the guest as keystrokes', async () => {
+    const page = await openConsole(builtinSim);
+    await poll(() => brightPixelsPerTextRow(page), (r) => r.some((b) => b > 0), 'the guest screen');
+    await page.locator('button', { hasText: 'Paste' }).first().click();
+    await page.locator('textarea.paste-text').fill('Pasted: A-z 0_9!');
+    await page.getByRole('button', { name: 'Type text', exact: true }).click();
+    await poll(async () => builtinSim.received(100).text, (text) => text.includes('Pasted: A-z 0_9!'), 'the pasted text at the guest', 10_000);
+    await page.close();
+  });
+
   it("shows a container's terminal on its noVNC console and takes commands", async () => {
     const page = await openConsole(builtinSim, { vmid: '200', node: undefined });
     await poll(() => brightPixelsPerTextRow(page), (r) => r.length > 0 && r[0]! > 50, 'terminal text in the first row');

@@ -2,6 +2,7 @@
 // the login line, and termproxy's messages. Written apart from sim/ and src/ on purpose, so a
 // protocol bug on either side cannot hide behind shared code.
 import WebSocket, { type RawData } from 'ws';
+import { WakeList } from './wake-list.js';
 
 export interface TermEndpoint {
   host: string;
@@ -31,7 +32,7 @@ export class TermClient {
   /** Binary payloads received, one per frame. */
   readonly frames: Buffer[] = [];
   closed = false;
-  private waiters: (() => void)[] = [];
+  private readonly wakes = new WakeList();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: RawData) => {
@@ -60,7 +61,7 @@ export class TermClient {
   }
 
   private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
+    this.wakes.wake();
   }
 
   send(data: string | Buffer): void {
@@ -80,20 +81,9 @@ export class TermClient {
   }
 
   /** Resolves true once `test` holds on the output, false when the socket closed or the time ran out first. */
-  async waitFor(test: string | RegExp | ((output: string) => boolean), timeoutMs = 5000): Promise<boolean> {
+  waitFor(test: string | RegExp | ((output: string) => boolean), timeoutMs = 5000): Promise<boolean> {
     const holds = () => (typeof test === 'string' ? this.output.includes(test) : test instanceof RegExp ? test.test(this.output) : test(this.output));
-    const deadline = Date.now() + timeoutMs;
-    while (!holds()) {
-      if (this.closed || Date.now() >= deadline) return holds();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deadline - Date.now());
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return true;
+    return this.wakes.until(holds, () => this.closed, timeoutMs);
   }
 
   /** Resolves true once the server closed the connection, false if it is still open after the timeout. */

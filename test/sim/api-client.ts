@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import type { Simulator } from '../../sim/index.js';
+import { WakeList } from '../helpers/wake-list.js';
 
 export interface ApiResponse {
   status: number;
@@ -222,7 +223,7 @@ export async function rawConsole(sim: Simulator, headers: Record<string, string>
 export class ByteCollector {
   bytes: Buffer;
   closed = false;
-  private waiters: (() => void)[] = [];
+  private readonly wakes = new WakeList();
 
   constructor(socket: TLSSocket, initial: Buffer) {
     this.bytes = initial;
@@ -238,23 +239,12 @@ export class ByteCollector {
   }
 
   private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+    this.wakes.wake();
   }
 
   /** Resolves once `test` holds (true) or the socket closed / the time is up (false). */
-  async until(test: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!test()) {
-      if (this.closed || Date.now() >= deadline) return test();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deadline - Date.now());
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return true;
+  until(test: () => boolean, timeoutMs: number): Promise<boolean> {
+    return this.wakes.until(test, () => this.closed, timeoutMs);
   }
 }
 

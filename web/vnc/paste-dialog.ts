@@ -1,5 +1,5 @@
 import { el } from '../shared/dom.js';
-import { icon } from '../shared/icons.js';
+import { pasteBox } from '../shared/paste-box.js';
 import { keystrokesFor } from './keysyms.js';
 import { typeKeystrokes, type KeySender, type TypingJob } from './typist.js';
 
@@ -17,36 +17,19 @@ export interface PasteDialog {
  * so this is the only way to get a long password or a command line into the guest.
  */
 export function pasteDialog(sender: () => KeySender | null, onClose: () => void): PasteDialog {
-  const textarea = el('textarea', {
-    class: 'paste-text',
-    rows: '8',
-    spellcheck: 'false',
-    autocomplete: 'off',
-    placeholder: 'Paste or type the text to send…',
-    'aria-label': 'Text to type into the console',
-  });
   const counter = el('span', { class: 'paste-counter' });
   const progressBar = el('progress', { class: 'paste-progress', max: '1', value: '0' });
   const progressText = el('span', { class: 'paste-progress-text' });
   const progress = el('div', { class: 'paste-progress-row', hidden: true }, progressBar, progressText);
-  const cancelButton = el('button', { type: 'button', class: 'btn' }, 'Cancel');
   const typeButton = el('button', { type: 'button', class: 'btn btn-primary' }, 'Type text');
-  const closeButton = el('button', { type: 'button', class: 'dialog-close', 'aria-label': 'Close', title: 'Close' }, icon('close'));
-  const dialog = el(
-    'dialog',
-    { class: 'dialog paste-dialog', 'aria-labelledby': 'paste-heading' },
-    el('div', { class: 'dialog-head' }, el('h2', { id: 'paste-heading' }, 'Paste text'), closeButton),
-    el(
-      'p',
-      { class: 'dialog-help' },
-      'The text is typed into the console as keystrokes, as on a US keyboard. Line breaks are typed as Enter.',
-    ),
-    textarea,
-    el('div', { class: 'paste-meta' }, counter),
-    progress,
-    el('div', { class: 'dialog-actions' }, cancelButton, typeButton),
-  );
-  document.body.append(dialog);
+  const { dialog, textarea, cancelButton, closeButton } = pasteBox({
+    id: 'paste-heading',
+    help: 'The text is typed into the console as keystrokes, as on a US keyboard. Line breaks are typed as Enter.',
+    placeholder: 'Paste or type the text to send…',
+    label: 'Text to type into the console',
+    extra: [el('div', { class: 'paste-meta' }, counter), progress],
+    submit: typeButton,
+  });
 
   let job: TypingJob | null = null;
 
@@ -72,13 +55,6 @@ export function pasteDialog(sender: () => KeySender | null, onClose: () => void)
   };
 
   textarea.addEventListener('input', updateCounter);
-  textarea.addEventListener('keydown', (event) => {
-    // Ctrl+Enter is the usual "send" shortcut of multi-line boxes.
-    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !typeButton.disabled) {
-      event.preventDefault();
-      typeButton.click();
-    }
-  });
   cancelButton.addEventListener('click', () => (job ? stop() : close()));
   closeButton.addEventListener('click', close);
   dialog.addEventListener('close', () => {

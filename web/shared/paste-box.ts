@@ -1,0 +1,54 @@
+import { el } from './dom.js';
+import { icon } from './icons.js';
+
+export interface PasteBoxParts {
+  dialog: HTMLDialogElement;
+  textarea: HTMLTextAreaElement;
+  cancelButton: HTMLButtonElement;
+  closeButton: HTMLButtonElement;
+}
+
+export interface PasteBoxOptions {
+  id: string;
+  help: string;
+  placeholder: string;
+  label: string;
+  /** Rows between the text box and the buttons (counters, progress). */
+  extra?: HTMLElement[];
+  /** The action that sends the text; placed after Cancel. */
+  submit: HTMLButtonElement;
+}
+
+/**
+ * The "Paste text" dialog both console pages show: a text box, help, Cancel and a send button.
+ * Ctrl+Enter sends, as in most multi-line boxes. What sending does is the page's business.
+ */
+export function pasteBox(opts: PasteBoxOptions): PasteBoxParts {
+  const textarea = el('textarea', {
+    class: 'paste-text',
+    rows: '8',
+    spellcheck: 'false',
+    autocomplete: 'off',
+    placeholder: opts.placeholder,
+    'aria-label': opts.label,
+  });
+  const cancelButton = el('button', { type: 'button', class: 'btn' }, 'Cancel');
+  const closeButton = el('button', { type: 'button', class: 'dialog-close', 'aria-label': 'Close', title: 'Close' }, icon('close'));
+  const dialog = el(
+    'dialog',
+    { class: 'dialog paste-dialog', 'aria-labelledby': opts.id },
+    el('div', { class: 'dialog-head' }, el('h2', { id: opts.id }, 'Paste text'), closeButton),
+    el('p', { class: 'dialog-help' }, opts.help),
+    textarea,
+    ...(opts.extra ?? []),
+    el('div', { class: 'dialog-actions' }, cancelButton, opts.submit),
+  );
+  document.body.append(dialog);
+  textarea.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !opts.submit.disabled) {
+      event.preventDefault();
+      opts.submit.click();
+    }
+  });
+  return { dialog, textarea, cancelButton, closeButton };
+}
