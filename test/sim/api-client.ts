@@ -73,6 +73,11 @@ export function sessionHeaders(session: Session): Record<string, string> {
   return { Cookie: `PVEAuthCookie=${encodeURIComponent(session.ticket)}`, CSRFPreventionToken: session.csrf };
 }
 
+/** The ticket with the first character of its signature changed (always changed: a fixed letter would be a no-op one time in 64). */
+export function forgeSignature(ticket: string): string {
+  return ticket.replace(/::(.)/, (_match, first: string) => `::${first === 'A' ? 'B' : 'A'}`);
+}
+
 export const VNCUSER_TOKEN = 'PVEAPIToken=vncuser@pve!console=11111111-2222-3333-4444-555555555555';
 
 export interface VncProxyAnswer {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { apiCall, login, rawConsole, rawRequest, readUntilClose, sessionHeaders, upgradeHeaders, VNCUSER_TOKEN, vncproxy, vncwebsocketPath } from './api-client.js';
+import { apiCall, forgeSignature, login, rawConsole, rawRequest, readUntilClose, sessionHeaders, upgradeHeaders, VNCUSER_TOKEN, vncproxy, vncwebsocketPath } from './api-client.js';
 
 const token = { Authorization: VNCUSER_TOKEN };
 
@@ -29,7 +29,7 @@ describe('vncwebsocket on release current', () => {
     const other = await vncproxy(sim, token, 'pve2', 300);
     const session = await login(sim, 'vncuser@pve', 'vncpass');
     const cases: [string, Record<string, string>][] = [
-      [vncwebsocketPath('pve1', 'qemu', 100, proxy.port, proxy.ticket.replace(/::./, '::A')), token],
+      [vncwebsocketPath('pve1', 'qemu', 100, proxy.port, forgeSignature(proxy.ticket)), token],
       [vncwebsocketPath('pve1', 'qemu', 100, proxy.port, other.ticket), token],
       [vncwebsocketPath('pve1', 'qemu', 100, proxy.port, proxy.ticket), sessionHeaders(session)],
       [vncwebsocketPath('pve1', 'qemu', 100, Number(proxy.port) + 1, proxy.ticket), token],
