@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { requireExecutable } from './system.js';
 
@@ -22,18 +25,31 @@ export async function launchChromium(): Promise<Browser> {
 /** What a real browser received: every HTTP response (headers and body) and websocket frame. */
 export interface Received {
   texts: string[];
+  /** Bodies of /assets/ responses that are the built files byte for byte (so hold no value of a run). */
+  builtAssets: string[];
   frames: Buffer[];
 }
 
+const WEB_BUILD = fileURLToPath(new URL('../../web/', import.meta.url));
+
+function isBuiltAsset(url: string, body: Buffer): boolean {
+  const { pathname } = new URL(url);
+  if (!pathname.startsWith('/assets/')) return false;
+  const file = join(WEB_BUILD, basename(pathname));
+  return existsSync(file) && readFileSync(file).equals(body);
+}
+
 export function recordReceived(page: import('playwright-core').Page): Received {
-  const received: Received = { texts: [], frames: [] };
+  const received: Received = { texts: [], builtAssets: [], frames: [] };
   page.on('response', async (response) => {
     received.texts.push(`${response.status()} ${response.url()}\n${JSON.stringify(await response.allHeaders())}`);
+    let body: Buffer;
     try {
-      received.texts.push((await response.body()).toString('latin1'));
+      body = await response.body();
     } catch {
-      // Redirects have no body to read.
+      return; // Redirects have no body to read.
     }
+    (isBuiltAsset(response.url(), body) ? received.builtAssets : received.texts).push(body.toString('latin1'));
   });
   page.on('websocket', (ws) => {
     ws.on('framereceived', ({ payload }) => received.frames.push(typeof payload === 'string' ? Buffer.from(payload) : payload));
@@ -41,12 +57,16 @@ export function recordReceived(page: import('playwright-core').Page): Received {
   return received;
 }
 
-/** Each needle that occurs in anything received, as text or inside a frame's bytes. */
-export function leaks(received: Received, needles: string[]): string[] {
-  return needles.filter(
-    (needle) =>
-      needle.length > 0 &&
-      (received.texts.some((text) => text.includes(needle)) ||
-        received.frames.some((frame) => frame.includes(Buffer.from(needle, 'latin1')))),
-  );
+/**
+ * Each needle that occurs in anything received, as text or inside a frame's bytes. A port number
+ * is looked for everywhere but in the built script bundles, whose many numeric constants would
+ * match some ports by chance; a port cannot get into a file built before the run anyway.
+ */
+export function leaks(received: Received, needles: string[], ports: number[] = []): string[] {
+  const found = (needle: string, texts: string[]) =>
+    texts.some((text) => text.includes(needle)) || received.frames.some((frame) => frame.includes(Buffer.from(needle, 'latin1')));
+  return [
+    ...needles.filter((needle) => needle.length > 0 && found(needle, [...received.texts, ...received.builtAssets])),
+    ...ports.map(String).filter((port) => found(port, received.texts)),
+  ];
 }
