@@ -89,7 +89,9 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       }),
     );
   });
-  app.get<{ Params: { id: string } }>('/console/:id', async (request, reply) => reply.redirect(`/console/${request.params.id}/`, 301));
+  app.get<{ Params: { id: string } }>('/console/:id', async (request, reply) =>
+    TOKEN_PATTERN.test(request.params.id) ? reply.redirect(`/console/${request.params.id}/`, 301) : reply.callNotFound(),
+  );
 
   app.get<{ Params: { id: string } }>('/console/:id/state', async (request, reply) => {
     const session = await authenticated(request.params.id, request.cookies);

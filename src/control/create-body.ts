@@ -12,6 +12,22 @@ function parseParamsJson(text: string): unknown {
   }
 }
 
+async function readMultipartFields(request: FastifyRequest): Promise<Record<string, unknown>> {
+  const fields: Record<string, unknown> = {};
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') throw new ApiError(400, 'invalid_params', 'file uploads are not accepted', { [part.fieldname]: 'must be a plain field' });
+      if (part.valueTruncated) throw new ApiError(413, 'payload_too_large', `the ${part.fieldname} field is larger than 64 KiB`);
+      fields[part.fieldname] = part.value;
+    }
+  } catch (err) {
+    // busboy's parse errors ("Unexpected end of multipart data", ...) carry no HTTP status.
+    if (err instanceof ApiError || (err as { statusCode?: number }).statusCode !== undefined) throw err;
+    throw new ApiError(400, 'invalid_request', `malformed multipart body: ${(err as Error).message}`);
+  }
+  return fields;
+}
+
 /**
  * The params object of a `/create` request, from any of its three forms: multipart with a
  * `params` JSON field (the original contract), urlencoded with `params`, or a JSON body. Forms
@@ -20,12 +36,7 @@ function parseParamsJson(text: string): unknown {
 export async function readCreateBody(request: FastifyRequest): Promise<unknown> {
   let fields: Record<string, unknown>;
   if (request.isMultipart()) {
-    fields = {};
-    for await (const part of request.parts()) {
-      if (part.type === 'file') throw new ApiError(400, 'invalid_params', 'file uploads are not accepted', { [part.fieldname]: 'must be a plain field' });
-      if (part.valueTruncated) throw new ApiError(413, 'payload_too_large', `the ${part.fieldname} field is larger than 64 KiB`);
-      fields[part.fieldname] = part.value;
-    }
+    fields = await readMultipartFields(request);
   } else if (typeof request.body === 'object' && request.body !== null && !Array.isArray(request.body)) {
     fields = request.body as Record<string, unknown>;
     if (request.headers['content-type']?.startsWith('application/json')) return fields;

@@ -94,6 +94,26 @@ describe('control API', () => {
     assert.deepEqual(((await notJson.body.json()) as { fields: object }).fields, { params: 'must be a JSON object' });
   });
 
+  it('answers malformed bodies of every accepted media type with 400 and a JSON error, never 500', async () => {
+    const cases: [string, string][] = [
+      ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="params"\r\n\r\n{"vmid":1'],
+      ['multipart/form-data; boundary=x', 'no boundary anywhere'],
+      ['multipart/form-data; boundary=x', '--x\r\nbroken header line\r\n\r\nvalue\r\n--x--\r\n'],
+      ['multipart/form-data', '--x\r\n'],
+      ['application/json', '{"params":'],
+      ['application/json', '\u0000\u00ff'],
+      ['application/x-www-form-urlencoded', '%zz=%%&params'],
+    ];
+    for (const [contentType, body] of cases) {
+      const res = await post({ authorization: tg.secret, 'content-type': contentType }, body);
+      const answer = (await res.body.json()) as { status: string; error: string; message: string };
+      assert.equal(res.statusCode, 400, `${contentType}: ${JSON.stringify(body)} gave ${res.statusCode} ${JSON.stringify(answer)}`);
+      assert.equal(answer.status, 'error');
+      assert.match(answer.error, /^invalid_(request|params)$/);
+    }
+    assert.equal((await createToken(tg, base)).statusCode, 200, 'the gateway still serves');
+  });
+
   it('answers 413 for bodies over 64 KiB, 415 for other media types, 405 for other methods', async () => {
     const big = JSON.stringify({ ...base, title: 'x'.repeat(70_000) });
     const jsonTooBig = await post({ authorization: tg.secret, 'content-type': 'application/json' }, big);

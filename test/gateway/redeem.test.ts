@@ -123,6 +123,23 @@ describe('redemption and the session page', () => {
     assert.equal(await upgradeStatus(wsUrl, { origin: tg.origin, cookie: cookie as string }), 101);
   });
 
+  it('completes a session URL without its final slash, and answers odd session ids with 404, never 500', async () => {
+    const { location } = await redeem(await newLink());
+    assert.ok(location);
+    const bare = await request(`${tg.origin}${location.replace(/\/$/, '')}`);
+    assert.equal(bare.statusCode, 301);
+    assert.equal(bare.headers.location, location);
+    await bare.body.dump();
+    for (const id of ['%C3%94l%0E%C2%B6', 'a%0D%0ASet-Cookie:%20x=1', 'short', '..%2F..']) {
+      for (const path of [`/console/${id}`, `/console/${id}/`, `/console/${id}/state`]) {
+        const res = await request(`${tg.origin}${path}`);
+        assert.ok(res.statusCode === 403 || res.statusCode === 404, `${path}: ${res.statusCode}`);
+        assert.equal(res.headers['set-cookie'], undefined);
+        await res.body.dump();
+      }
+    }
+  });
+
   it('sends the security headers on pages (invariant 6)', async () => {
     const { location, cookie } = await redeem(await newLink());
     for (const [url, headers] of [
