@@ -34,6 +34,16 @@ async function open(guest: GuestInfo): Promise<RfbTestClient> {
   return RfbTestClient.overSocket(await backend.openVnc(guest));
 }
 
+/** Connects and answers up to the VNC authentication challenge; 3.7 and 3.8 list the one type 2. */
+async function openAtChallenge(guest: GuestInfo, version = 'RFB 003.008\n'): Promise<{ client: RfbTestClient; challenge: Buffer }> {
+  const client = await open(guest);
+  await client.readBytes(12);
+  client.write(Buffer.from(version));
+  assert.deepEqual(await client.readBytes(2), hex('01 02'));
+  client.write(hex('02'));
+  return { client, challenge: await client.readBytes(16) };
+}
+
 /** Asserts the server sends nothing more and hangs up. */
 async function assertClosedAfter(client: RfbTestClient): Promise<void> {
   await client.closed;
@@ -53,24 +63,14 @@ test('RFB 3.8: version, one security type 2, 16-byte challenge, SecurityResult 0
 });
 
 test('RFB 3.8 wrong password: SecurityResult 1 with QEMU\'s 22-byte reason, then hang-up', { timeout: 10_000 }, async () => {
-  const client = await open(VM);
-  await client.readBytes(12);
-  client.write(Buffer.from('RFB 003.008\n'));
-  await client.readBytes(2);
-  client.write(hex('02'));
-  const challenge = await client.readBytes(16);
+  const { client, challenge } = await openAtChallenge(VM);
   client.write(vncDesResponse(challenge, 'wrong'));
   assert.deepEqual(await client.readBytes(QEMU_FAILURE.length), QEMU_FAILURE);
   await assertClosedAfter(client);
 });
 
 test('containers fail as vncterm does: "password check failed!" without NUL', { timeout: 10_000 }, async () => {
-  const client = await open(CT);
-  await client.readBytes(12);
-  client.write(Buffer.from('RFB 003.008\n'));
-  await client.readBytes(2);
-  client.write(hex('02'));
-  const challenge = await client.readBytes(16);
+  const { client, challenge } = await openAtChallenge(CT);
   client.write(vncDesResponse(challenge, 'wrong'));
   assert.deepEqual(await client.readBytes(VNCTERM_FAILURE.length), VNCTERM_FAILURE);
   await assertClosedAfter(client);
@@ -97,13 +97,8 @@ test('RFB 3.3: the server names type 2 as a U32 and a failure has no reason', { 
   await assertClosedAfter(client);
 });
 
-test('RFB 3.7: a list of types, and a failure without reason', { timeout: 10_000 }, async () => {
-  const client = await open(VM);
-  await client.readBytes(12);
-  client.write(Buffer.from('RFB 003.007\n'));
-  assert.deepEqual(await client.readBytes(2), hex('01 02'));
-  client.write(hex('02'));
-  const challenge = await client.readBytes(16);
+test('RFB 3.7: the same list of types as 3.8, and a failure without reason', { timeout: 10_000 }, async () => {
+  const { client, challenge } = await openAtChallenge(VM, 'RFB 003.007\n');
   client.write(vncDesResponse(challenge, 'wrong'));
   assert.deepEqual(await client.readBytes(4), hex('00000001'));
   await assertClosedAfter(client);
@@ -120,12 +115,7 @@ test('an unsupported version gets security type 0 (invalid) and a hang-up', { ti
 test('each connection gets a fresh random challenge', { timeout: 10_000 }, async () => {
   const challenges = await Promise.all(
     [1, 2].map(async () => {
-      const client = await open(VM);
-      await client.readBytes(12);
-      client.write(Buffer.from('RFB 003.008\n'));
-      await client.readBytes(2);
-      client.write(hex('02'));
-      const challenge = await client.readBytes(16);
+      const { client, challenge } = await openAtChallenge(VM);
       client.close();
       return challenge;
     }),
