@@ -1,5 +1,6 @@
-// The two ways to the same guest console: straight to the simulator's vncwebsocket with a ticket
-// of our own (the baseline), and through the gateway as a browser would.
+// The ways to a guest console: straight to the simulator's vncwebsocket with a ticket of our own
+// (the baseline), through the gateway as a browser would, and through websockify to the same
+// console server (the reference a general-purpose relay sets).
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import type { GatewayChildInfo } from './gateway-child.js';
@@ -98,5 +99,15 @@ export function gatewayOpener(gateway: GatewayChildInfo, sim: SimChildInfo): Con
       return { ws };
     },
     close: () => dispatcher.close(),
+  };
+}
+
+/** websockify in front of the simulator's standalone console server: plain ws, VNC authentication by the client. */
+export function websockifyOpener(url: string, password: string): ConsoleOpener {
+  return {
+    async open() {
+      return { ws: await openWebSocket(url, ['binary'], {}), password };
+    },
+    close: async () => {},
   };
 }

@@ -6,7 +6,8 @@ import type { BenchRfbConnection } from './rfb-connection.js';
 export const REQUESTS_IN_FLIGHT = 2;
 const PING = 'ping';
 
-export const PROCESSES = ['simulator', 'gateway', 'client'] as const;
+/** The relay is the gateway or websockify, whichever the path goes through (idle on the direct path). */
+export const PROCESSES = ['simulator', 'relay', 'client'] as const;
 /** CPU microseconds (user + system) used so far by each process taking part. */
 export type CpuSample = Record<(typeof PROCESSES)[number], number>;
 

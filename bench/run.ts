@@ -1,18 +1,21 @@
-// `npm run bench`: relay throughput and small-message round trips, through the gateway and
-// straight to the same simulated console, side by side in one run. Prints figures, asserts nothing.
+// `npm run bench`: relay throughput and small-message round trips, through the gateway, straight
+// to the same simulated console, and through websockify, side by side in one run. Prints figures,
+// asserts nothing.
 import { loadavg } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicrosOfThisProcess, startInChild, type ChildServer } from './child.js';
-import { directOpener, gatewayOpener, type ConsoleOpener } from './consoles.js';
+import { directOpener, gatewayOpener, websockifyOpener, type ConsoleOpener } from './consoles.js';
 import type { GatewayChildInfo } from './gateway-child.js';
 import { measureRoundTrips, measureThroughput, type CpuSample, type ThroughputRun } from './measure.js';
-import { formatReport, type BenchResults } from './report.js';
+import { formatReport, type BenchResults, type PathName } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
 import type { SimChildInfo } from './sim-child.js';
+import { startWebsockify } from './websockify.js';
 
 const SIM_HOST = '127.0.0.2';
 const GATEWAY_HOST = '127.0.0.1';
+const WEBSOCKIFY_HOST = '127.0.0.3';
 // Short windows, many alternations: on a busy machine both paths then see the same noise.
 const THROUGHPUT_ROUNDS = 6;
 const WARMUP_MS = 500;
@@ -28,41 +31,46 @@ async function openConnection(opener: ConsoleOpener): Promise<BenchRfbConnection
   return BenchRfbConnection.start(await opener.open());
 }
 
-async function throughputRun(opener: ConsoleOpener, cpu: () => Promise<CpuSample>): Promise<ThroughputRun> {
-  const connection = await openConnection(opener);
+interface BenchPath {
+  name: PathName;
+  opener: ConsoleOpener;
+  cpu(): Promise<CpuSample>;
+}
+
+async function throughputRun(path: BenchPath): Promise<ThroughputRun> {
+  const connection = await openConnection(path.opener);
   try {
-    return await measureThroughput(connection, cpu, WARMUP_MS, MEASURE_MS);
+    return await measureThroughput(connection, () => path.cpu(), WARMUP_MS, MEASURE_MS);
   } finally {
     connection.close();
   }
 }
 
 /** One idle connection per path, pinged in alternating blocks. */
-async function roundTrips(direct: ConsoleOpener, gateway: ConsoleOpener): Promise<BenchResults['roundTrip']> {
-  // One after the other: a vncproxy call replaces the guest's VNC password, failing a handshake still running.
-  const connections = { direct: await openConnection(direct), gateway: await openConnection(gateway) };
-  const samples: BenchResults['roundTrip'] = { direct: [], gateway: [] };
+async function roundTrips(paths: BenchPath[]): Promise<BenchResults['roundTrip']> {
+  const connections: BenchRfbConnection[] = [];
+  const samples: BenchResults['roundTrip'] = {};
   try {
-    for (const path of ['direct', 'gateway'] as const) await measureRoundTrips(connections[path], ROUND_TRIP_WARMUP);
+    // One after the other: a vncproxy call replaces the guest's VNC password, failing a handshake still running.
+    for (const path of paths) connections.push(await openConnection(path.opener));
+    for (const connection of connections) await measureRoundTrips(connection, ROUND_TRIP_WARMUP);
     for (let block = 0; block < ROUND_TRIP_BLOCKS; block++) {
-      for (const path of ['direct', 'gateway'] as const) samples[path].push(...(await measureRoundTrips(connections[path], ROUND_TRIPS_PER_BLOCK)));
+      for (const [i, path] of paths.entries()) (samples[path.name] ??= []).push(...(await measureRoundTrips(connections[i]!, ROUND_TRIPS_PER_BLOCK)));
     }
     return samples;
   } finally {
-    connections.direct.close();
-    connections.gateway.close();
+    for (const connection of connections) connection.close();
   }
 }
 
-async function measureSideBySide(direct: ConsoleOpener, gateway: ConsoleOpener, cpu: () => Promise<CpuSample>, loadAverageBefore: number): Promise<BenchResults> {
-  const throughput: BenchResults['throughput'] = { direct: [], gateway: [] };
+async function measureSideBySide(paths: BenchPath[], loadAverageBefore: number): Promise<BenchResults> {
+  const throughput: BenchResults['throughput'] = {};
   for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
-    throughput.direct.push(await throughputRun(direct, cpu));
-    throughput.gateway.push(await throughputRun(gateway, cpu));
+    for (const path of paths) (throughput[path.name] ??= []).push(await throughputRun(path));
   }
   return {
     throughput,
-    roundTrip: await roundTrips(direct, gateway),
+    roundTrip: await roundTrips(paths),
     settings: { warmupMs: WARMUP_MS, measureMs: MEASURE_MS, roundTrips: ROUND_TRIP_BLOCKS * ROUND_TRIPS_PER_BLOCK, loadAverageBefore },
   };
 }
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
   const loadAverageBefore = loadavg()[0]!;
   const children: ChildServer<unknown>[] = [];
   const openers: ConsoleOpener[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
   try {
     const sim = await startInChild<{ host: string }, SimChildInfo>(sibling('sim-child'), { host: SIM_HOST });
     children.push(sim);
@@ -84,12 +93,24 @@ async function main(): Promise<void> {
     openers.push(direct);
     const viaGateway = gatewayOpener(gateway.info, sim.info);
     openers.push(viaGateway);
-    const cpu = async (): Promise<CpuSample> => {
-      const [simulator, gatewayCpu] = await Promise.all([sim.cpuMicros(), gateway.cpuMicros()]);
-      return { simulator, gateway: gatewayCpu, client: cpuMicrosOfThisProcess() };
+    const cpuWith = (relay: () => Promise<number>) => async (): Promise<CpuSample> => {
+      const [simulator, relayCpu] = await Promise.all([sim.cpuMicros(), relay()]);
+      return { simulator, relay: relayCpu, client: cpuMicrosOfThisProcess() };
     };
-    process.stdout.write(`${formatReport(await measureSideBySide(direct, viaGateway, cpu, loadAverageBefore))}\n`);
+    const paths: BenchPath[] = [
+      { name: 'direct', opener: direct, cpu: cpuWith(() => gateway.cpuMicros()) },
+      { name: 'gateway', opener: viaGateway, cpu: cpuWith(() => gateway.cpuMicros()) },
+    ];
+    const websockify = await startWebsockify(WEBSOCKIFY_HOST, sim.info.console.socketPath);
+    if (websockify) {
+      stoppers.push(() => websockify.stop());
+      paths.push({ name: 'websockify', opener: websockifyOpener(websockify.url, sim.info.console.password), cpu: cpuWith(async () => websockify.cpuMicros()) });
+    } else {
+      process.stdout.write('websockify is not installed (apt-get install websockify): measuring without it\n');
+    }
+    process.stdout.write(`${formatReport(await measureSideBySide(paths, loadAverageBefore))}\n`);
   } finally {
+    for (const stop of stoppers) await stop();
     await Promise.all(openers.map((o) => o.close()));
     // The gateway first, so the simulator sees its consoles closed by a client, as in production.
     for (const child of children.reverse()) await child.stop();

@@ -1,4 +1,11 @@
-// The simulator in its own process, streaming full screens as fast as the socket takes them.
+// The simulator in its own process, streaming full screens as fast as the socket takes them; beside
+// it the same console server on its own, for websockify to stand in front of.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtinVncSocketPath } from '../sim/consoles/builtin-backend.js';
+import { createConsoleBackend, type GuestInfo } from '../sim/consoles/index.js';
 import { startSimulator } from '../sim/index.js';
 import { serveInChild } from './child.js';
 
@@ -6,9 +13,26 @@ export interface SimChildInfo {
   host: string;
   port: number;
   caPem: string;
+  /** The standalone console server: its unix socket and its VNC password. */
+  console: { socketPath: string; password: string };
 }
+
+const BENCH_GUEST: GuestInfo = { vmid: 100, type: 'qemu', name: 'web01', node: 'pve1' };
+/** The standalone console's password outlives the whole run. */
+const PASSWORD_LIFETIME_MS = 24 * 3600 * 1000;
 
 serveInChild<{ host: string }, SimChildInfo>(async ({ host }) => {
   const sim = await startSimulator({ host, port: 0, backend: 'builtin', faults: { bulk: true, echoClipboard: true } });
-  return { info: { host: sim.host, port: sim.port, caPem: sim.caPem }, stop: () => sim.stop() };
+  const workDir = await mkdtemp(join(tmpdir(), 'pvnc-bench-'));
+  const backend = createConsoleBackend({ kind: 'builtin', bulk: true, echoClipboard: true, passwordExpiryMs: PASSWORD_LIFETIME_MS, workDir });
+  const password = randomBytes(6).toString('base64url');
+  await backend.setVncPassword(BENCH_GUEST, password);
+  return {
+    info: { host: sim.host, port: sim.port, caPem: sim.caPem, console: { socketPath: builtinVncSocketPath(workDir, BENCH_GUEST.vmid), password } },
+    async stop() {
+      await backend.stop();
+      await rm(workDir, { recursive: true, force: true });
+      await sim.stop();
+    },
+  };
 });

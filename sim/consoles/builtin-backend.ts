@@ -28,6 +28,11 @@ export function connectUnix(path: string): Promise<Socket> {
   });
 }
 
+/** Where the builtin backend's RFB server of a guest listens (benchmarks put websockify in front of it). */
+export function builtinVncSocketPath(workDir: string, vmid: number): string {
+  return join(workDir, `${vmid}.vnc`);
+}
+
 export function createBuiltinBackend(opts: ConsoleBackendOptions): ConsoleBackend {
   const consoles = new Map<number, Promise<GuestConsole>>();
   let stopped = false;
@@ -37,7 +42,7 @@ export function createBuiltinBackend(opts: ConsoleBackendOptions): ConsoleBacken
   const start = async (guest: GuestInfo): Promise<GuestConsole> => {
     const password = new VncPassword();
     const screen = new GuestScreen(guest, keyLogs.of(guest.vmid));
-    const socketPath = join(opts.workDir, `${guest.vmid}.vnc`);
+    const socketPath = builtinVncSocketPath(opts.workDir, guest.vmid);
     const server = new RfbServer({
       socketPath,
       name: guest.name,
