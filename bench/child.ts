@@ -2,8 +2,14 @@
 // measuring clients or with the other server. Both sides of the small IPC protocol live here.
 import { fork, type ChildProcess } from 'node:child_process';
 
-type ParentMessage<O> = { type: 'start'; options: O } | { type: 'cpu' } | { type: 'stop' };
-type ChildMessage<I> = { type: 'ready'; info: I } | { type: 'failed'; error: string } | { type: 'cpu'; micros: number };
+type ParentMessage<O> = { type: 'start'; options: O } | { type: 'usage'; collectGarbage: boolean } | { type: 'stop' };
+type ChildMessage<I> = { type: 'ready'; info: I } | { type: 'failed'; error: string } | { type: 'usage'; usage: ProcessUsage };
+
+/** What a child process used so far: CPU time (user + system) and memory now. */
+export interface ProcessUsage {
+  cpuMicros: number;
+  memory: NodeJS.MemoryUsage;
+}
 
 /** What a child's start function hands back. */
 export interface Started<I> {
@@ -13,6 +19,8 @@ export interface Started<I> {
 
 /** The parent's handle on a server running in a child process. */
 export interface ChildServer<I> extends Started<I> {
+  /** With `collectGarbage` (a child started with --expose-gc), memory is read after a full collection. */
+  usage(collectGarbage?: boolean): Promise<ProcessUsage>;
   /** CPU time (user + system) the child used so far, in microseconds. */
   cpuMicros(): Promise<number>;
 }
@@ -46,7 +54,10 @@ export function serveInChild<O, I>(start: (options: O) => Promise<Started<I>>): 
   };
   process.on('message', (message: ParentMessage<O>) => {
     if (message.type === 'stop') return stopAndExit();
-    if (message.type === 'cpu') return void send({ type: 'cpu', micros: cpuMicrosOfThisProcess() });
+    if (message.type === 'usage') {
+      if (message.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
+      return void send({ type: 'usage', usage: { cpuMicros: cpuMicrosOfThisProcess(), memory: process.memoryUsage() } });
+    }
     if (started) return;
     started = start(message.options);
     started.then(
@@ -58,22 +69,25 @@ export function serveInChild<O, I>(start: (options: O) => Promise<Started<I>>): 
   process.on('disconnect', stopAndExit);
 }
 
-/** Parent side: forks `entry`, starts its server with `options`, resolves once it reported ready. */
-export async function startInChild<O, I>(entry: URL, options: O): Promise<ChildServer<I>> {
-  const child: ChildProcess = fork(entry, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Parent side: forks `entry` with this process's node options plus `nodeOptions`, starts its
+ * server with `options`, resolves once it reported ready.
+ */
+export async function startInChild<O, I>(entry: URL, options: O, nodeOptions: string[] = []): Promise<ChildServer<I>> {
+  const child: ChildProcess = fork(entry, { execArgv: [...process.execArgv, ...nodeOptions], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const send = (message: ParentMessage<O>) => child.send(message);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let spawnError: Error | undefined;
   child.on('error', (err) => (spawnError ??= err));
-  const cpuAnswers: { resolve(micros: number): void; reject(err: Error): void }[] = [];
+  const usageAnswers: { resolve(usage: ProcessUsage): void; reject(err: Error): void }[] = [];
   void exited.then(() => {
-    for (const answer of cpuAnswers.splice(0)) answer.reject(new Error(`${entry.pathname} exited`));
+    for (const answer of usageAnswers.splice(0)) answer.reject(new Error(`${entry.pathname} exited`));
   });
 
   const ready = new Promise<I>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry.pathname} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     child.on('message', (message: ChildMessage<I>) => {
-      if (message.type === 'cpu') return cpuAnswers.shift()?.resolve(message.micros);
+      if (message.type === 'usage') return usageAnswers.shift()?.resolve(message.usage);
       clearTimeout(timer);
       if (message.type === 'ready') resolve(message.info);
       else reject(new Error(`${entry.pathname} failed to start: ${message.error}`));
@@ -88,16 +102,16 @@ export async function startInChild<O, I>(entry: URL, options: O): Promise<ChildS
     clearTimeout(timer);
   };
   // The child answers in order, so answers are matched to questions first in, first out.
-  const cpuMicros = (): Promise<number> =>
+  const usage = (collectGarbage = false): Promise<ProcessUsage> =>
     new Promise((resolve, reject) => {
       if (!child.connected) return reject(new Error(`${entry.pathname} is gone`));
-      cpuAnswers.push({ resolve, reject });
-      send({ type: 'cpu' });
+      usageAnswers.push({ resolve, reject });
+      send({ type: 'usage', collectGarbage });
     });
 
   try {
     send({ type: 'start', options });
-    return { info: await ready, stop, cpuMicros };
+    return { info: await ready, stop, usage, cpuMicros: async () => (await usage()).cpuMicros };
   } catch (err) {
     await stop();
     throw err;

@@ -9,6 +9,11 @@ import type { SimChildInfo } from './sim-child.js';
 
 const GUEST = { node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass' } as const;
 
+/** Proxmox gives each node the ports 5900-5999 for consoles: many sessions need many nodes. */
+export function extraNodeGuest(index: number): { node: string; vmid: number } {
+  return { node: `pve${index + 3}`, vmid: 1000 + index };
+}
+
 export interface ConsoleOpener {
   open(): Promise<ConsoleSocket>;
   close(): Promise<void>;
@@ -75,9 +80,10 @@ export async function directOpener(sim: SimChildInfo): Promise<ConsoleOpener> {
   };
 }
 
-export function gatewayOpener(gateway: GatewayChildInfo, sim: SimChildInfo): ConsoleOpener {
+/** Each open() is a new console link for `guest` (default: the benchmark's VM 100 on pve1). */
+export function gatewayOpener(gateway: GatewayChildInfo, sim: SimChildInfo, guest: { node: string; vmid: number } = GUEST): ConsoleOpener {
   const dispatcher = new Agent();
-  const params = { hostname: sim.host, port: sim.port, ...GUEST };
+  const params = { hostname: sim.host, port: sim.port, ...GUEST, ...guest };
   return {
     async open() {
       const created = (await expectOk(

@@ -14,7 +14,14 @@ export interface GatewayChildInfo {
   secret: string;
 }
 
-async function startGateway(host: string, caFile: string): Promise<Started<GatewayChildInfo>> {
+export interface GatewayChildOptions {
+  host: string;
+  proxmoxCaPem: string;
+  /** PROXMOXVNC_* settings over the defaults, e.g. higher limits for many sessions. */
+  env?: Record<string, string>;
+}
+
+async function startGateway(host: string, caFile: string, env: Record<string, string>): Promise<Started<GatewayChildInfo>> {
   const secret = randomBytes(32).toString('hex');
   const loaded = loadConfig({
     env: {
@@ -23,6 +30,7 @@ async function startGateway(host: string, caFile: string): Promise<Started<Gatew
       PROXMOXVNC_ROUTER_PORT: String(await freePort(host)),
       PROXMOXVNC_PUBLIC_HOST: host,
       PROXMOXVNC_PROXMOX_CA_FILE: caFile,
+      ...env,
     },
     flags: {},
   });
@@ -32,13 +40,13 @@ async function startGateway(host: string, caFile: string): Promise<Started<Gatew
   return { info: { origin: gateway.publicOrigin, secret }, stop: () => gateway.close(0) };
 }
 
-serveInChild<{ host: string; proxmoxCaPem: string }, GatewayChildInfo>(async ({ host, proxmoxCaPem }) => {
+serveInChild<GatewayChildOptions, GatewayChildInfo>(async ({ host, proxmoxCaPem, env = {} }) => {
   const workDir = await mkdtemp(join(tmpdir(), 'pvnc-bench-'));
   const removeWorkDir = () => rm(workDir, { recursive: true, force: true });
   try {
     const caFile = join(workDir, 'proxmox-ca.pem');
     await writeFile(caFile, proxmoxCaPem);
-    const started = await startGateway(host, caFile);
+    const started = await startGateway(host, caFile, env);
     return {
       info: started.info,
       async stop() {

@@ -35,7 +35,7 @@ const mbps = (bytesPerSecond: number) => (bytesPerSecond / 1e6).toFixed(1);
 const ms = (value: number) => value.toFixed(3);
 const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
 }

@@ -6,11 +6,11 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicrosOfThisProcess, startInChild, type ChildServer } from './child.js';
 import { directOpener, gatewayOpener, websockifyOpener, type ConsoleOpener } from './consoles.js';
-import type { GatewayChildInfo } from './gateway-child.js';
+import type { GatewayChildInfo, GatewayChildOptions } from './gateway-child.js';
 import { measureRoundTrips, measureThroughput, type CpuSample, type ThroughputRun } from './measure.js';
 import { formatReport, type BenchResults, type PathName } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
-import type { SimChildInfo } from './sim-child.js';
+import type { SimChildInfo, SimChildOptions } from './sim-child.js';
 import { startWebsockify } from './websockify.js';
 
 const SIM_HOST = '127.0.0.2';
@@ -82,9 +82,9 @@ async function main(): Promise<void> {
   const openers: ConsoleOpener[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   try {
-    const sim = await startInChild<{ host: string }, SimChildInfo>(sibling('sim-child'), { host: SIM_HOST });
+    const sim = await startInChild<SimChildOptions, SimChildInfo>(sibling('sim-child'), { host: SIM_HOST });
     children.push(sim);
-    const gateway = await startInChild<{ host: string; proxmoxCaPem: string }, GatewayChildInfo>(sibling('gateway-child'), {
+    const gateway = await startInChild<GatewayChildOptions, GatewayChildInfo>(sibling('gateway-child'), {
       host: GATEWAY_HOST,
       proxmoxCaPem: sim.info.caPem,
     });

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { builtinVncSocketPath } from '../sim/consoles/builtin-backend.js';
 import { createConsoleBackend, type GuestInfo } from '../sim/consoles/index.js';
 import { startSimulator } from '../sim/index.js';
+import { defaultInventory, type Inventory } from '../sim/inventory.js';
 import { serveInChild } from './child.js';
+import { extraNodeGuest } from './consoles.js';
 
 export interface SimChildInfo {
   host: string;
@@ -17,12 +19,28 @@ export interface SimChildInfo {
   console: { socketPath: string; password: string };
 }
 
+export interface SimChildOptions {
+  host: string;
+  /** Nodes pve3, pve4, ... added to the default inventory, each with one running VM (vmid 1000, 1001, ...). */
+  extraNodes?: number;
+}
+
+function benchInventory(extraNodes: number): Inventory {
+  const inventory = defaultInventory();
+  for (let i = 0; i < extraNodes; i++) {
+    const { node, vmid } = extraNodeGuest(i);
+    inventory.nodes.push(node);
+    inventory.guests.push({ ...inventory.guests[0]!, vmid, name: `bench${i}`, node });
+  }
+  return inventory;
+}
+
 const BENCH_GUEST: GuestInfo = { vmid: 100, type: 'qemu', name: 'web01', node: 'pve1' };
 /** The standalone console's password outlives the whole run. */
 const PASSWORD_LIFETIME_MS = 24 * 3600 * 1000;
 
-serveInChild<{ host: string }, SimChildInfo>(async ({ host }) => {
-  const sim = await startSimulator({ host, port: 0, backend: 'builtin', faults: { bulk: true, echoClipboard: true } });
+serveInChild<SimChildOptions, SimChildInfo>(async ({ host, extraNodes = 0 }) => {
+  const sim = await startSimulator({ host, port: 0, backend: 'builtin', inventory: benchInventory(extraNodes), faults: { bulk: true, echoClipboard: true } });
   const workDir = await mkdtemp(join(tmpdir(), 'pvnc-bench-'));
   const backend = createConsoleBackend({ kind: 'builtin', bulk: true, echoClipboard: true, passwordExpiryMs: PASSWORD_LIFETIME_MS, workDir });
   const password = randomBytes(6).toString('base64url');

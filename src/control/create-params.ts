@@ -89,13 +89,21 @@ export interface CreateParams {
   validate: boolean;
 }
 
-/** Validates the backend's params; every problem is reported at once, by field name. */
-export function parseCreateParams(raw: unknown, limits: CreateLimits): CreateParams | ApiError {
+/**
+ * The validator of the backend's params under these limits; it reports every problem at once, by
+ * field name. Built once: compiling a zod schema costs far more than running it.
+ */
+export function createParamsParser(limits: CreateLimits): (raw: unknown) => CreateParams | ApiError {
+  const schema = paramsSchema(limits);
+  return (raw) => parseCreateParams(schema, raw);
+}
+
+function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown): CreateParams | ApiError {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return invalidParams({ params: 'must be a JSON object' });
   }
   const given = raw as Record<string, unknown>;
-  const parsed = paramsSchema(limits).safeParse(raw);
+  const parsed = schema.safeParse(raw);
   const fields: Record<string, string> = {};
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

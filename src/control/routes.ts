@@ -10,7 +10,7 @@ import type { SessionRegistry } from '../sessions/registry.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
 import { TokenLimitError, type TokenStore } from '../tokens/store.js';
 import { readCreateBody } from './create-body.js';
-import { parseCreateParams } from './create-params.js';
+import { createParamsParser } from './create-params.js';
 import { ApiError, invalidParams } from './errors.js';
 import { createHostPolicy } from './host-policy.js';
 import { createSecretCheck } from './secret.js';
@@ -34,7 +34,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   const log = deps.log.child('CONTROL');
   const secretMatches = createSecretCheck(config.authorization);
   const hostAllowed = createHostPolicy(config.proxmox_hosts_allowed);
-  const limits = { maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration };
+  const parseCreateParams = createParamsParser({ maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration });
 
   const authFailures = createFailureThrottle(app, 'auth', config.rate_limit_auth_failures);
   const requireSecret = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -50,7 +50,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   };
 
   app.post('/create', { preHandler: requireSecret }, async (request) => {
-    const params = parseCreateParams(await readCreateBody(request), limits);
+    const params = parseCreateParams(await readCreateBody(request));
     if (params instanceof ApiError) throw params;
     if (!(await hostAllowed(params.hostname))) {
       throw invalidParams({ hostname: 'is not among the Proxmox hosts this gateway may reach (proxmox_hosts_allowed)' });

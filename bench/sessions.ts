@@ -1,0 +1,228 @@
+// `npm run bench:sessions [-- --sessions N]`: the gateway holding many console sessions at once.
+// Memory per connected idle session, round trips while 500 sessions are active (gateway and direct
+// side by side), and how fast tokens are created and redeemed next to the gateway's cheapest route.
+// Prints figures, asserts nothing.
+import { cpus, loadavg } from 'node:os';
+import { extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { startInChild, type ChildServer, type ProcessUsage } from './child.js';
+import { directOpener, extraNodeGuest, gatewayOpener, type ConsoleOpener } from './consoles.js';
+import type { GatewayChildInfo, GatewayChildOptions } from './gateway-child.js';
+import { measureRoundTrips } from './measure.js';
+import { median, percentile, table } from './report.js';
+import { BenchRfbConnection } from './rfb-connection.js';
+import type { SimChildInfo, SimChildOptions } from './sim-child.js';
+
+const SIM_HOST = '127.0.0.2';
+const GATEWAY_HOST = '127.0.0.1';
+/** Below the 100 console ports of a node, leaving room on pve1 for the probes. */
+const SESSIONS_PER_NODE = 90;
+const OPEN_CONCURRENCY = 20;
+const ACTIVE_SESSIONS = 500;
+/** Each active session's pause between two round trips. */
+const ACTIVE_PAUSE_MS = 200;
+const ROUND_TRIP_BLOCKS = 8;
+const ROUND_TRIPS_PER_BLOCK = 250;
+const TOKEN_COUNT = 2_000;
+const REQUEST_CONCURRENCY = 32;
+const TARGET_IDLE_SESSION_BYTES = 64 * 1024;
+
+const sibling = (name: string) => new URL(`./${name}${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const ms = (value: number) => value.toFixed(3);
+
+/** Runs `task(i)` for i < count, `concurrency` at a time; resolves with the failures' messages. */
+async function inParallel(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<string[]> {
+  const failures: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        await task(i).catch((err: unknown) => failures.push(err instanceof Error ? err.message : String(err)));
+      }
+    }),
+  );
+  return failures;
+}
+
+/** Requests per second of `count` requests made `REQUEST_CONCURRENCY` at a time. */
+async function rate(count: number, one: (i: number) => Promise<void>): Promise<{ perSecond: number; failures: string[] }> {
+  const started = performance.now();
+  const failures = await inParallel(count, REQUEST_CONCURRENCY, one);
+  return { perSecond: (count * 1000) / (performance.now() - started), failures };
+}
+
+async function openSessions(sim: SimChildInfo, gateway: GatewayChildInfo, count: number): Promise<{ connections: BenchRfbConnection[]; failures: string[]; seconds: number }> {
+  const nodes = Math.ceil(count / SESSIONS_PER_NODE);
+  const openers: ConsoleOpener[] = Array.from({ length: nodes }, (_, i) => gatewayOpener(gateway, sim, extraNodeGuest(i)));
+  const connections: BenchRfbConnection[] = [];
+  const started = performance.now();
+  const failures = await inParallel(count, OPEN_CONCURRENCY, async (i) => {
+    connections.push(await BenchRfbConnection.start(await openers[i % nodes]!.open()));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(openers.map((o) => o.close()));
+  return { connections, failures, seconds };
+}
+
+/** Keeps `connections` busy with small round trips until the returned function is called. */
+function keepActive(connections: BenchRfbConnection[]): () => Promise<number> {
+  let running = true;
+  let roundTrips = 0;
+  const loops = connections.map(async (connection, i) => {
+    await sleep((i * ACTIVE_PAUSE_MS) / connections.length); // spread over the pause
+    while (running) {
+      await connection.cutTextRoundTrip('busy');
+      roundTrips++;
+      await sleep(ACTIVE_PAUSE_MS);
+    }
+  });
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+    return roundTrips;
+  };
+}
+
+async function probeRoundTrips(probes: Record<'direct' | 'gateway', BenchRfbConnection>): Promise<Record<'direct' | 'gateway', number[]>> {
+  const samples = { direct: [] as number[], gateway: [] as number[] };
+  for (const path of ['direct', 'gateway'] as const) await measureRoundTrips(probes[path], 200);
+  for (let block = 0; block < ROUND_TRIP_BLOCKS; block++) {
+    for (const path of ['direct', 'gateway'] as const) samples[path].push(...(await measureRoundTrips(probes[path], ROUND_TRIPS_PER_BLOCK)));
+  }
+  return samples;
+}
+
+async function tokenRates(sim: SimChildInfo, gateway: GatewayChildInfo): Promise<string[][]> {
+  const dispatcher = new Agent({ connections: REQUEST_CONCURRENCY });
+  try {
+    const auth = { authorization: gateway.secret };
+    const healthz = await rate(TOKEN_COUNT, async () => {
+      const answer = await request(`${gateway.origin}/healthz`, { dispatcher });
+      await answer.body.dump();
+      if (answer.statusCode !== 200) throw new Error(`healthz: HTTP ${answer.statusCode}`);
+    });
+    const links: string[] = [];
+    // validate: false, so no Proxmox round trip is counted.
+    const body = JSON.stringify({ hostname: sim.host, port: sim.port, node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass', validate: false });
+    const created = await rate(TOKEN_COUNT, async () => {
+      const answer = await request(`${gateway.origin}/create`, { method: 'POST', dispatcher, headers: { ...auth, 'content-type': 'application/json' }, body });
+      const json = (await answer.body.json()) as { url?: string };
+      if (answer.statusCode !== 200 || !json.url) throw new Error(`create: HTTP ${answer.statusCode}`);
+      links.push(json.url);
+    });
+    const redeemed = await rate(links.length, async (i) => {
+      const answer = await request(links[i]!, { dispatcher });
+      await answer.body.dump();
+      if (answer.statusCode !== 302) throw new Error(`redeem: HTTP ${answer.statusCode}`);
+    });
+    const row = (label: string, r: { perSecond: number; failures: string[] }) => [label, r.perSecond.toFixed(0), (r.perSecond / healthz.perSecond).toFixed(2), String(r.failures.length)];
+    return [
+      [`requests per second (${TOKEN_COUNT} each, ${REQUEST_CONCURRENCY} at a time)`, 'per s', 'vs healthz', 'failed'],
+      row('  GET /healthz (baseline)', healthz),
+      row('  POST /create (validate: false)', created),
+      row('  GET /vnc/<token> (redeem)', redeemed),
+    ];
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { sessions: { type: 'string', default: '1000' } } });
+  const sessionCount = Number(values.sessions);
+  if (!Number.isInteger(sessionCount) || sessionCount < ACTIVE_SESSIONS) throw new Error(`--sessions must be a whole number of at least ${ACTIVE_SESSIONS}`);
+  const loadAverageBefore = loadavg()[0]!;
+  const children: ChildServer<unknown>[] = [];
+  const connections: BenchRfbConnection[] = [];
+  const openers: ConsoleOpener[] = [];
+  try {
+    const sim = await startInChild<SimChildOptions, SimChildInfo>(sibling('sim-child'), { host: SIM_HOST, extraNodes: Math.ceil(sessionCount / SESSIONS_PER_NODE) });
+    children.push(sim);
+    const limits = String(sessionCount + TOKEN_COUNT + 100);
+    const gateway = await startInChild<GatewayChildOptions, GatewayChildInfo>(
+      sibling('gateway-child'),
+      {
+        host: GATEWAY_HOST,
+        proxmoxCaPem: sim.info.caPem,
+        env: { PROXMOXVNC_MAX_SESSIONS: limits, PROXMOXVNC_MAX_PENDING_TOKENS: limits, PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000', PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000' },
+      },
+      ['--expose-gc'],
+    );
+    children.push(gateway);
+
+    // A warm gateway (code compiled, pools filled) before the first reading.
+    const direct = await directOpener(sim.info);
+    const viaGateway = gatewayOpener(gateway.info, sim.info);
+    openers.push(direct, viaGateway);
+    const probes = { direct: await BenchRfbConnection.start(await direct.open()), gateway: await BenchRfbConnection.start(await viaGateway.open()) };
+    connections.push(probes.direct, probes.gateway);
+    const idleRoundTrips = await probeRoundTrips(probes);
+
+    const before: ProcessUsage = await gateway.usage(true);
+    const opened = await openSessions(sim.info, gateway.info, sessionCount);
+    connections.push(...opened.connections);
+    await sleep(1_000);
+    const after: ProcessUsage = await gateway.usage(true);
+    const held = opened.connections.length;
+    const perSession = (field: keyof NodeJS.MemoryUsage) => (after.memory[field] - before.memory[field]) / Math.max(held, 1);
+
+    const stopActive = keepActive(opened.connections.slice(0, ACTIVE_SESSIONS));
+    const activeRoundTrips = await probeRoundTrips(probes);
+    const backgroundRoundTrips = await stopActive();
+
+    const rows = (label: string, samples: Record<'direct' | 'gateway', number[]>) => [
+      [`  ${label}: direct`, ms(median(samples.direct)), ms(percentile(samples.direct, 99))],
+      [`  ${label}: gateway`, ms(median(samples.gateway)), ms(percentile(samples.gateway, 99))],
+      [`  ${label}: added by the gateway`, ms(median(samples.gateway) - median(samples.direct)), ms(percentile(samples.gateway, 99) - percentile(samples.direct, 99))],
+    ];
+    const tokenRows = await tokenRates(sim.info, gateway.info);
+    const cpu = cpus();
+    const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    const added = (samples: Record<'direct' | 'gateway', number[]>, p: (v: number[]) => number) => p(samples.gateway) - p(samples.direct);
+    const p99 = (v: number[]) => percentile(v, 99);
+    process.stdout.write(
+      [
+        `proxmoxvnc sessions benchmark: Node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), 1-minute load average before the run ${loadAverageBefore.toFixed(2)}`,
+        'simulator and gateway each in their own process, clients in this one; a session is a redeemed link with its console websocket open past the RFB handshake',
+        '',
+        table([
+          [`gateway holding ${sessionCount} sessions`, 'value'],
+          ['  sessions open', `${held} of ${sessionCount} (${opened.failures.length} failed${opened.failures[0] ? `: ${opened.failures[0]}` : ''})`],
+          ['  time to open them', `${opened.seconds.toFixed(1)} s, ${OPEN_CONCURRENCY} at a time`],
+          ['  resident memory per session', kib(perSession('rss'))],
+          ['  JS heap per session (after a full GC)', kib(perSession('heapUsed'))],
+          ['  memory outside the heap per session', kib(perSession('external'))],
+          ['  gateway resident memory in all', `${(after.memory.rss / 1e6).toFixed(1)} MB`],
+        ]),
+        '',
+        table([
+          [`round trip of a small message (ms, n=${ROUND_TRIP_BLOCKS * ROUND_TRIPS_PER_BLOCK} per path)`, 'median', 'p99'],
+          ...rows('idle gateway', idleRoundTrips),
+          ...rows(`${ACTIVE_SESSIONS} active sessions`, activeRoundTrips),
+        ]),
+        `  (active: each of ${ACTIVE_SESSIONS} sessions does a round trip every ${ACTIVE_PAUSE_MS} ms; ${backgroundRoundTrips} of them ran meanwhile)`,
+        '',
+        table(tokenRows),
+        '',
+        'targets (DESIGN.md section 10):',
+        `  under ${kib(TARGET_IDLE_SESSION_BYTES)} per connected idle session: ${met(perSession('rss') < TARGET_IDLE_SESSION_BYTES)} (${kib(perSession('rss'))} resident)`,
+        `  with ${ACTIVE_SESSIONS} active sessions, added round trip under 0.1 ms median: ${met(added(activeRoundTrips, median) < 0.1)}; under 1 ms p99: ${met(added(activeRoundTrips, p99) < 1)}`,
+        `  ${sessionCount} concurrent sessions in one process: ${met(held === sessionCount)}`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    for (const connection of connections) connection.close();
+    await Promise.all(openers.map((o) => o.close()));
+    for (const child of children.reverse()) await child.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
