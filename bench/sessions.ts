@@ -29,6 +29,9 @@ const ROUND_TRIPS_PER_BLOCK = 250;
 const TOKEN_COUNT = 2_000;
 const REQUEST_CONCURRENCY = 32;
 const TARGET_IDLE_SESSION_BYTES = 64 * 1024;
+/** Seconds a session outlives its last websocket; short, so ended sessions can be seen to free their memory. */
+const RECONNECT_GRACE_SECONDS = 1;
+const WARM_UP_SESSIONS = 200;
 
 const sibling = (name: string) => new URL(`./${name}${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -149,13 +152,18 @@ async function main(): Promise<void> {
       {
         host: GATEWAY_HOST,
         proxmoxCaPem: sim.info.caPem,
-        env: { PROXMOXVNC_MAX_SESSIONS: limits, PROXMOXVNC_MAX_PENDING_TOKENS: limits, PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000', PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000' },
+        env: {
+          PROXMOXVNC_RECONNECT_GRACE: String(RECONNECT_GRACE_SECONDS),
+          PROXMOXVNC_MAX_SESSIONS: limits,
+          PROXMOXVNC_MAX_PENDING_TOKENS: limits,
+          PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
+          PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
+        },
       },
       ['--expose-gc'],
     );
     children.push(gateway);
 
-    // A warm gateway (code compiled, pools filled) before the first reading.
     const direct = await directOpener(sim.info);
     const viaGateway = gatewayOpener(gateway.info, sim.info);
     openers.push(direct, viaGateway);
@@ -163,6 +171,10 @@ async function main(): Promise<void> {
     connections.push(probes.direct, probes.gateway);
     const idleRoundTrips = await probeRoundTrips(probes);
 
+    // A warm gateway (code compiled, caches and pools filled) before the first reading.
+    const warmUp = await openSessions(sim.info, gateway.info, WARM_UP_SESSIONS);
+    for (const connection of warmUp.connections) connection.close();
+    await sleep(RECONNECT_GRACE_SECONDS * 1000 + 3_000);
     const before: ProcessUsage = await gateway.usage(true);
     const opened = await openSessions(sim.info, gateway.info, sessionCount);
     connections.push(...opened.connections);
@@ -180,6 +192,10 @@ async function main(): Promise<void> {
       [`  ${label}: gateway`, ms(median(samples.gateway)), ms(percentile(samples.gateway, 99))],
       [`  ${label}: added by the gateway`, ms(median(samples.gateway) - median(samples.direct)), ms(percentile(samples.gateway, 99) - percentile(samples.direct, 99))],
     ];
+    // Every session ends: its memory must come back (the token run below adds sessions of its own).
+    for (const connection of opened.connections) connection.close();
+    await sleep(RECONNECT_GRACE_SECONDS * 1000 + 3_000);
+    const ended: ProcessUsage = await gateway.usage(true);
     const tokenRows = await tokenRates(sim.info, gateway.info);
     const cpu = cpus();
     const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -198,6 +214,7 @@ async function main(): Promise<void> {
           ['  JS heap per session (after a full GC)', kib(perSession('heapUsed'))],
           ['  memory outside the heap per session', kib(perSession('external'))],
           ['  gateway resident memory in all', `${(after.memory.rss / 1e6).toFixed(1)} MB`],
+          ['  JS heap left once all had ended', `${kib(ended.memory.heapUsed - before.memory.heapUsed)} over the start`],
         ]),
         '',
         table([
