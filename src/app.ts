@@ -27,6 +27,8 @@ import type { TokenStore } from './tokens/store.js';
 /** Where the built browser bundle lives: dist/web beside dist/src. */
 const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
 const ASSET_BASE = '/assets/';
+/** How often sessions' Proxmox tickets are looked at; one is renewed an hour before it expires. */
+const TICKET_SWEEP_MS = 5 * 60 * 1000;
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -86,6 +88,16 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     insecure: config.proxmox_tls_insecure,
   });
   const access = new ConsoleService(clients, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
+  let sweeping = false;
+  const ticketSweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sessions
+      .live()
+      .then((live) => access.renewStaleTickets(live))
+      .catch((err: unknown) => log.child('PROXMOX').error('ticket renewal sweep failed', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => (sweeping = false));
+  }, TICKET_SWEEP_MS).unref();
 
   // The control API takes multipart, urlencoded and JSON bodies; anything else is a 415.
   app.removeContentTypeParser('text/plain');
@@ -160,6 +172,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       return boundPort;
     },
     async close(drainMs = 0) {
+      clearInterval(ticketSweep);
       app.server.close();
       const deadline = Date.now() + drainMs;
       while (Date.now() < deadline && sessions.counts().active > 0) {

@@ -11,7 +11,10 @@ import type { ConsoleGrant, ProxmoxTarget } from './grant.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { Session } from './registry.js';
 
-/** Tickets live two hours; one older than this is renewed before it is used for a console. */
+/**
+ * Tickets live two hours and only a live one can be renewed: one older than this is renewed, by
+ * the periodic sweep (renewStaleTickets) or at its next use, whichever comes first.
+ */
 const TICKET_RENEW_AFTER_MS = 60 * 60 * 1000;
 const DEFAULT_SERIAL = 'serial0';
 
@@ -40,7 +43,20 @@ export class ConsoleService {
     private readonly clients: ProxmoxClients,
     private readonly limits: { maxSessionSeconds: number },
     private readonly log: Logger,
+    private readonly ticketRenewAfterMs = TICKET_RENEW_AFTER_MS,
   ) {}
+
+  /**
+   * Renews the tickets of these sessions that are due, one after the other so Proxmox sees no
+   * burst. A session with a viewer needs no ticket until its next reconnect, which may come after
+   * the ticket's two hours: without this its console could no longer be opened.
+   */
+  async renewStaleTickets(sessions: Iterable<Session>): Promise<void> {
+    for (const session of sessions) {
+      if (session.state === 'ended' || !this.ticketIsStale(session.grant)) continue;
+      await this.renewTicket(this.clients.for(session.grant.target), session);
+    }
+  }
 
   async grant(params: CreateParams): Promise<ConsoleGrant> {
     const target: ProxmoxTarget = { hostname: params.hostname, port: params.port, fingerprint: params.fingerprint };
@@ -125,7 +141,7 @@ export class ConsoleService {
   private async runningGuest(session: Session): Promise<{ client: ProxmoxClient; creds: ProxmoxCredentials; guest: ResolvedGuest }> {
     const grant = session.grant;
     const client = this.clients.for(grant.target);
-    const creds = await this.credentials(client, grant);
+    const creds = await this.credentials(client, session);
     const guest = await resolveGuest(client, creds, { node: grant.node, vmid: grant.vmid, type: grant.type });
     if (guest.node !== grant.node && grant.node !== undefined) {
       this.log.child('PROXMOX', { session: session.id }).info('guest found on another node', { vmid: grant.vmid });
@@ -143,19 +159,30 @@ export class ConsoleService {
    * Credentials for the next Proxmox call. A password (validation was off) is exchanged for a
    * ticket on first use and then forgotten; a ticket nearing its two-hour end is renewed.
    */
-  private async credentials(client: ProxmoxClient, grant: ConsoleGrant): Promise<ProxmoxCredentials> {
+  private async credentials(client: ProxmoxClient, session: Session): Promise<ProxmoxCredentials> {
+    const grant = session.grant;
     const held = grant.credentials;
     if (held.kind === 'password') {
       grant.credentials = await client.login(held.username, held.password);
-    } else if (held.kind === 'ticket' && Date.now() - held.issuedAt > TICKET_RENEW_AFTER_MS) {
-      try {
-        grant.credentials = await client.renew(held);
-      } catch (error) {
-        if (!isProxmoxError(error)) throw error;
-        this.log.warn('ticket renewal failed; using the current ticket', { code: error.code });
-      }
+    } else if (this.ticketIsStale(grant)) {
+      await this.renewTicket(client, session);
     }
     return grant.credentials as ProxmoxCredentials;
+  }
+
+  private ticketIsStale(grant: ConsoleGrant): boolean {
+    return grant.credentials.kind === 'ticket' && Date.now() - grant.credentials.issuedAt > this.ticketRenewAfterMs;
+  }
+
+  private async renewTicket(client: ProxmoxClient, session: Session): Promise<void> {
+    const held = session.grant.credentials;
+    if (held.kind !== 'ticket') return;
+    try {
+      session.grant.credentials = await client.renew(held);
+    } catch (error) {
+      if (!isProxmoxError(error)) throw error;
+      this.log.child('PROXMOX', { session: session.id }).warn('ticket renewal failed; using the current ticket', { code: error.code });
+    }
   }
 }
 

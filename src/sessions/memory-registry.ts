@@ -125,6 +125,10 @@ export class MemorySessionRegistry implements SessionRegistry {
     return true;
   }
 
+  async live(): Promise<Session[]> {
+    return [...this.entries.values()].map(({ session }) => session);
+  }
+
   async list(): Promise<SessionSummary[]> {
     return [...this.entries.values()].map(({ session }) => ({
       id: session.id,

@@ -68,6 +68,8 @@ export interface SessionRegistry {
   addViewer(session: Session, viewer: Viewer): void;
   removeViewer(session: Session, viewer: Viewer): void;
   end(id: string, reason: string): Promise<boolean>;
+  /** Every session not ended (to keep their Proxmox tickets fresh). */
+  live(): Promise<Session[]>;
   list(): Promise<SessionSummary[]>;
   counts(): { created: number; active: number; disconnected: number; totalCreated: number };
   close(): Promise<void>;
