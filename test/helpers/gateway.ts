@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
@@ -26,6 +26,8 @@ export interface TestGateway {
   secret: string;
   /** Every log line the gateway wrote, at debug level: tests scan them for secrets. */
   logs: string[];
+  /** For a gateway serving HTTPS with a test certificate: an agent that trusts it. */
+  dispatcher?: Dispatcher;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export interface CreateAnswer {
 export async function createToken(tg: TestGateway, params: Record<string, unknown>): Promise<CreateAnswer> {
   const answer = await request(`${tg.origin}/create`, {
     method: 'POST',
+    dispatcher: tg.dispatcher,
     headers: { authorization: tg.secret, 'content-type': 'application/json' },
     body: JSON.stringify(params),
   });
