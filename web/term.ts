@@ -109,7 +109,7 @@ const transport: ConsoleTransport = {
 const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome);
 
 function copyButton(): HTMLButtonElement {
-  const button = toolbarButton({ label: 'Copy', icon: 'clipboard', hint: 'Copy the selected text (Ctrl+Shift+C)' });
+  const button = toolbarButton({ label: 'Copy', icon: 'copy', hint: 'Copy the selected text (Ctrl+Shift+C)' });
   const label = button.querySelector('.tb-label');
   button.addEventListener('click', () => {
     void clipboard.copy().then((copied) => {
