@@ -6,12 +6,13 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { publicOrigin as derivePublicOrigin } from './config/index.js';
+import { originWithPort, publicOrigin as derivePublicOrigin } from './config/index.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
 import { CONSOLE_CSP } from './console/pages.js';
 import { registerConsoleRoutes } from './console/routes.js';
 import { attachConsoleSockets } from './console/socket.js';
+import { SessionPorts } from './console/session-ports.js';
 import { CONTROL_BODY_LIMIT } from './control/create-body.js';
 import { ApiError } from './control/errors.js';
 import { registerControlRoutes } from './control/routes.js';
@@ -68,6 +69,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = 15_000;
 
+  // Set below, once the websocket side it needs exists; sessions end only after that.
+  let sessionPorts: SessionPorts | null = null;
   const sessions = new MemorySessionRegistry(
     {
       maxSessions: config.max_sessions,
@@ -75,7 +78,12 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       reconnectGraceMs: config.reconnect_grace * 1000,
       idleTimeoutMs: config.idle_timeout * 1000,
     },
-    { onEnded: (session) => log.child('SESSION', { session: session.id }).info('session ended', { reason: session.endReason }) },
+    {
+      onEnded: (session) => {
+        log.child('SESSION', { session: session.id }).info('session ended', { reason: session.endReason });
+        void sessionPorts?.release(session.id);
+      },
+    },
   );
   const metrics = new GatewayMetrics(sessions);
   const tokens = new MemoryTokenStore<ConsoleGrant>({
@@ -139,7 +147,24 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   );
 
   let boundPort = config.router_port;
-  registerControlRoutes(app, { config, log, publicOrigin, listenPort: () => boundPort, tokens, sessions, access, metrics });
+  const consoleSocketDeps = { log, metrics, sessions, access, handshakeTimeoutMs: config.proxmox_timeout * 1000 };
+  const ports = config.session_ports
+    ? new SessionPorts({
+      range: config.session_ports,
+      host: config.router_ip,
+      tls: https,
+      originOf: (port) => originWithPort(publicOrigin, port),
+      serve: (request, response) => app.routing(request, response),
+      attachSockets: (server, origin) => attachConsoleSockets(server, { ...consoleSocketDeps, allowedOrigins: new Set([origin]) }),
+      log,
+    })
+    : null;
+  sessionPorts = ports;
+  const servedAt = (sessionId: string) => {
+    const port = ports?.portOf(sessionId);
+    return port === undefined ? { origin: publicOrigin, port: boundPort } : { origin: originWithPort(publicOrigin, port), port };
+  };
+  registerControlRoutes(app, { config, log, publicOrigin, servedAt, tokens, sessions, access, metrics });
   registerConsoleRoutes(app, {
     log,
     metrics,
@@ -149,15 +174,9 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     assetBase: ASSET_BASE,
     // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
     cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
+    ...(ports ? { openSessionPort: (id: string) => ports.open(id) } : {}),
   });
-  const sockets = attachConsoleSockets(app.server, {
-    log,
-    metrics,
-    sessions,
-    access,
-    allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]),
-    handshakeTimeoutMs: config.proxmox_timeout * 1000,
-  });
+  const sockets = attachConsoleSockets(app.server, { ...consoleSocketDeps, allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]) });
 
   return {
     app,
@@ -180,6 +199,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       }
       await sessions.close();
       sockets.close();
+      await ports?.closeAll();
       await app.close();
       await tokens.close();
       await clients.close();

@@ -121,12 +121,9 @@ function configWarnings(config: Config): string[] {
   if (config.novnc_path !== undefined) {
     warnings.push('novnc_path is not used (ignored): the console page is built into the gateway');
   }
-  // Accepted so configs written for later versions load, but an operator must not believe them on.
+  // Accepted so configs written for a later version load, but an operator must not believe it on.
   if (config.redis_url !== undefined) {
     warnings.push('redis_url is not supported by this version (ignored): tokens and sessions stay in this process');
-  }
-  if (config.session_ports !== undefined) {
-    warnings.push(`session_ports is not supported by this version (ignored): every session is served on router_port ${config.router_port}`);
   }
   if (config.proxmox_tls_insecure) {
     warnings.push('proxmox_tls_insecure is on: TLS certificates of Proxmox hosts are NOT verified');

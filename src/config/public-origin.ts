@@ -19,6 +19,13 @@ export function publicOrigin(config: OriginFields): string {
   return new URL(`${scheme}://${publicHost(config)}:${config.router_port}`).origin;
 }
 
+/** The same origin on another port (a session's own port with `session_ports`). */
+export function originWithPort(origin: string, port: number): string {
+  const url = new URL(origin);
+  url.port = String(port);
+  return url.origin;
+}
+
 /** True when publicOrigin can only guess: the gateway listens on every address and was told no name. */
 export function publicOriginIsGuessed(config: OriginFields): boolean {
   return config.public_url === undefined && config.public_host === undefined && config.public_ip === undefined && WILDCARD_ADDRESSES.has(config.router_ip);

@@ -18,6 +18,8 @@ export interface ConsoleRouteDeps {
   sessions: SessionRegistry;
   cookiePolicy: CookiePolicy;
   assetBase: string;
+  /** With `session_ports`: opens the session's own port and gives its origin (null: none free). */
+  openSessionPort?(sessionId: string): Promise<string | null>;
 }
 
 export function sessionTitle(session: Session): string {
@@ -29,6 +31,11 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   const log = deps.log.child('ROUTER');
 
   const invalidSession = (reply: FastifyReply) => reply.code(404).type('text/html; charset=utf-8').send(renderInvalidSessionPage(assetBase));
+  const busy = (reply: FastifyReply) =>
+    reply
+      .code(503)
+      .type('text/html; charset=utf-8')
+      .send(renderErrorPage('Console unavailable', 'The console service is busy. Please try again in a few minutes.', assetBase));
 
   // HEAD must never redeem (link checkers and previews send it), so it is its own route.
   app.head('/vnc/:token', async (_request, reply) => reply.type('text/html; charset=utf-8').send());
@@ -56,16 +63,21 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     } catch (error) {
       if (!(error instanceof SessionLimitError)) throw error;
       log.warn('session limit reached', { token_prefix: tokenPrefix(token) });
-      return reply
-        .code(503)
-        .type('text/html; charset=utf-8')
-        .send(renderErrorPage('Console unavailable', 'The console service is busy. Please try again in a few minutes.', assetBase));
+      return busy(reply);
     }
     const { session, cookieSecret } = created;
+    const sessionLog = log.child('ROUTER', { session: session.id });
+    // Cookies do not depend on the port: the one set here is sent to the session's own port too.
+    const origin = deps.openSessionPort ? await deps.openSessionPort(session.id) : '';
+    if (origin === null) {
+      await sessions.end(session.id, 'no free session port');
+      sessionLog.warn('no free port in session_ports', { token_prefix: tokenPrefix(token) });
+      return busy(reply);
+    }
     metrics.tokensRedeemed.inc();
-    log.child('ROUTER', { session: session.id }).info('token redeemed', { token_prefix: tokenPrefix(token), vmid: grant.vmid });
+    sessionLog.info('token redeemed', { token_prefix: tokenPrefix(token), vmid: grant.vmid });
     reply.setCookie(SESSION_COOKIE, cookieSecret, sessionCookieOptions(session.id, cookiePolicy));
-    return reply.redirect(`/console/${session.id}/`, 302);
+    return reply.redirect(`${origin}/console/${session.id}/`, 302);
   });
 
   const authenticated = async (id: string, cookies: Record<string, string | undefined>) =>

@@ -20,7 +20,8 @@ export interface ControlDeps {
   config: Config;
   log: Logger;
   publicOrigin: string;
-  listenPort: () => number;
+  /** Where a session's console is served: the main port, or its own with `session_ports`. */
+  servedAt(sessionId: string): { origin: string; port: number };
   tokens: TokenStore<ConsoleGrant>;
   sessions: SessionRegistry;
   access: ConsoleService;
@@ -90,7 +91,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     const now = Date.now();
     const list = await sessions.list();
     const counts = sessions.counts();
-    const ctx = { publicOrigin, port: deps.listenPort(), now };
+    const ctx = { servedAt: deps.servedAt, now };
     return {
       total_sessions: list.length,
       pending_tokens: await tokens.pendingCount(),

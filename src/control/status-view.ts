@@ -11,17 +11,18 @@ export function goDuration(ms: number): string {
 }
 
 export interface StatusContext {
-  publicOrigin: string;
-  port: number;
+  /** The origin and port a session's console is served on (its own with `session_ports`). */
+  servedAt(sessionId: string): { origin: string; port: number };
   now: number;
 }
 
 /** One entry of `/status` in the original's shape, plus fields of ours; never a credential. */
 export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<string, unknown> {
+  const served = ctx.servedAt(s.id);
   return {
     key: `${s.id}:${s.node ?? ''}:${s.vmid}`,
     session_id: s.id,
-    url: `${ctx.publicOrigin}/console/${s.id}/`,
+    url: `${served.origin}/console/${s.id}/`,
     node: s.node ?? '',
     vmid: String(s.vmid),
     created_at: new Date(s.createdAt).toISOString(),
@@ -31,7 +32,7 @@ export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<strin
           connected_duration: goDuration(ctx.now - s.connectedAt),
         }
       : {}),
-    port: ctx.port,
+    port: served.port,
     status: s.state,
     age: goDuration(ctx.now - s.createdAt),
     token_prefix: s.tokenPrefix,

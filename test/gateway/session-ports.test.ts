@@ -1,0 +1,130 @@
+// session_ports, the original program's model: each session on a port of its own from a range,
+// serving only that session, behind the same cookie, and given back when the session ends.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { createToken, freePort, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { RfbTestClient } from '../helpers/rfb-client.js';
+
+/** A range of `count` consecutive free ports. */
+async function freeRange(count: number): Promise<{ from: number; to: number }> {
+  for (;;) {
+    const from = await freePort();
+    const ports = await Promise.all(Array.from({ length: count - 1 }, (_, i) => freePortAt(from + i + 1)));
+    if (ports.every(Boolean)) return { from, to: from + count - 1 };
+  }
+}
+
+async function freePortAt(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function statusOf(url: string, headers: Record<string, string> = {}): Promise<number | string> {
+  return request(url, { headers }).then(
+    async (answer) => {
+      await answer.body.dump();
+      return answer.statusCode;
+    },
+    (err: unknown) => (err as { code?: string }).code ?? String(err),
+  );
+}
+
+function upgrade(url: string, headers: Record<string, string>): Promise<{ status: number; client?: RfbTestClient; ws?: WebSocket }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    const client = RfbTestClient.overWebSocket(ws);
+    ws.once('open', () => resolve({ status: 101, client, ws }));
+    ws.once('unexpected-response', (_request, response) => {
+      resolve({ status: response.statusCode ?? 0 });
+      response.resume();
+    });
+    ws.once('error', () => resolve({ status: 0 }));
+  });
+}
+
+describe('session_ports', () => {
+  let sim: Simulator;
+  let tg: TestGateway;
+  let range: { from: number; to: number };
+
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    range = await freeRange(2);
+    tg = await startTestGateway({ PROXMOXVNC_SESSION_PORTS: `${range.from}-${range.to}` }, sim.caPem);
+  });
+  after(async () => {
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  const open = async () => {
+    const created = await createToken(tg, { hostname: '127.0.0.2', port: sim.port, node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass' });
+    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+    assert.ok((created.body.url as string).startsWith(`${tg.origin}/vnc/`), 'links are handed out on the main port');
+    return redeem(created.body.url as string);
+  };
+  const portOf = (location: string) => Number(new URL(location).port);
+
+  it("serves the session's page and console on its own port, behind the same cookie", async () => {
+    const { statusCode, location, cookie } = await open();
+    assert.equal(statusCode, 302);
+    assert.match(location!, /^http:\/\/127\.0\.0\.1:\d+\/console\/[A-Za-z0-9_-]+\/$/);
+    const port = portOf(location!);
+    assert.ok(port >= range.from && port <= range.to, `${port} is in the range`);
+    const origin = new URL(location!).origin;
+
+    assert.equal(await statusOf(location!, { cookie: cookie! }), 200);
+    assert.equal(await statusOf(location!), 403, 'the URL alone opens nothing');
+    const wsUrl = `${location!.replace('http:', 'ws:')}websocket`;
+    assert.equal((await upgrade(wsUrl, { origin })).status, 403, 'no cookie, no console');
+    assert.equal((await upgrade(wsUrl, { origin: tg.origin, cookie: cookie! })).status, 403, "only the session port's own origin");
+
+    const viewer = await upgrade(wsUrl, { origin, cookie: cookie! });
+    assert.equal(viewer.status, 101);
+    const result = await viewer.client!.handshake({});
+    assert.equal(result.securityResult, 0);
+    assert.equal(result.serverInit?.name, 'web01');
+    viewer.ws!.close();
+
+    // Nothing but this session on its port: not the control API, not another session.
+    const other = await open();
+    for (const path of ['/status', '/healthz', '/create', `/console/${new URL(other.location!).pathname.split('/')[2]}/`]) {
+      assert.equal(await statusOf(`${origin}${path}`, { authorization: tg.secret, cookie: other.cookie! }), 404, path);
+    }
+    assert.equal(await statusOf(`${origin}/assets/vnc.js`), 200, 'the page assets');
+
+    const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as {
+      sessions: { session_id: string; port: number; url: string }[];
+    };
+    const entry = status.sessions.find((s) => location!.includes(s.session_id));
+    assert.deepEqual([entry?.port, entry?.url], [port, location]);
+  });
+
+  it('gives the port back when the session ends, and says the service is busy when none is free', async () => {
+    // The first test's two sessions hold both ports of the range.
+    const third = await open();
+    assert.equal(third.statusCode, 503);
+    assert.match(third.body, /busy/);
+    assert.equal(third.cookie, undefined);
+
+    const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as {
+      sessions: { session_id: string; port: number }[];
+    };
+    const [ending] = status.sessions;
+    const ended = await request(`${tg.origin}/sessions/${ending!.session_id}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    assert.equal(ended.statusCode, 200);
+    await ended.body.dump();
+    assert.equal(await statusOf(`http://127.0.0.1:${ending!.port}/console/${ending!.session_id}/`), 'ECONNREFUSED', 'the port is closed');
+
+    const fourth = await open();
+    assert.equal(fourth.statusCode, 302);
+    assert.equal(portOf(fourth.location!), ending!.port, 'the freed port serves the next session');
+  });
+});
