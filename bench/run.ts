@@ -2,19 +2,14 @@
 // to the same simulated console, and through websockify, side by side in one run. Prints figures,
 // asserts nothing.
 import { loadavg } from 'node:os';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cpuMicrosOfThisProcess, startInChild, type ChildServer } from './child.js';
+import { cpuMicrosOfThisProcess, type ChildServer } from './child.js';
 import { directOpener, gatewayOpener, websockifyOpener, type ConsoleOpener } from './consoles.js';
-import type { GatewayChildInfo, GatewayChildOptions } from './gateway-child.js';
 import { measureRoundTrips, measureThroughput, type CpuSample, type ThroughputRun } from './measure.js';
 import { formatReport, type BenchResults, type PathName } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
-import type { SimChildInfo, SimChildOptions } from './sim-child.js';
+import { startGatewayChild, startSimulatorChild } from './servers.js';
 import { startWebsockify } from './websockify.js';
 
-const SIM_HOST = '127.0.0.2';
-const GATEWAY_HOST = '127.0.0.1';
 const WEBSOCKIFY_HOST = '127.0.0.3';
 // Short windows, many alternations: on a busy machine both paths then see the same noise.
 const THROUGHPUT_ROUNDS = 6;
@@ -24,8 +19,6 @@ const ROUND_TRIP_WARMUP = 200;
 const ROUND_TRIP_BLOCKS = 8;
 const ROUND_TRIPS_PER_BLOCK = 250;
 
-/** The children's entry files beside this one: .js when built, .ts under a TypeScript loader. */
-const sibling = (name: string) => new URL(`./${name}${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 async function openConnection(opener: ConsoleOpener): Promise<BenchRfbConnection> {
   return BenchRfbConnection.start(await opener.open());
@@ -82,12 +75,9 @@ async function main(): Promise<void> {
   const openers: ConsoleOpener[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   try {
-    const sim = await startInChild<SimChildOptions, SimChildInfo>(sibling('sim-child'), { host: SIM_HOST });
+    const sim = await startSimulatorChild();
     children.push(sim);
-    const gateway = await startInChild<GatewayChildOptions, GatewayChildInfo>(sibling('gateway-child'), {
-      host: GATEWAY_HOST,
-      proxmoxCaPem: sim.info.caPem,
-    });
+    const gateway = await startGatewayChild(sim.info.caPem);
     children.push(gateway);
     const direct = await directOpener(sim.info);
     openers.push(direct);

@@ -3,21 +3,18 @@
 // side by side), and how fast tokens are created and redeemed next to the gateway's cheapest route.
 // Prints figures, asserts nothing.
 import { cpus, loadavg } from 'node:os';
-import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { startInChild, type ChildServer, type ProcessUsage } from './child.js';
+import type { ChildServer, ProcessUsage } from './child.js';
 import { directOpener, extraNodeGuest, gatewayOpener, type ConsoleOpener } from './consoles.js';
-import type { GatewayChildInfo, GatewayChildOptions } from './gateway-child.js';
+import type { GatewayChildInfo } from './gateway-child.js';
 import { measureRoundTrips } from './measure.js';
 import { median, percentile, table } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
-import type { SimChildInfo, SimChildOptions } from './sim-child.js';
+import { startGatewayChild, startSimulatorChild } from './servers.js';
+import type { SimChildInfo } from './sim-child.js';
 
-const SIM_HOST = '127.0.0.2';
-const GATEWAY_HOST = '127.0.0.1';
 /** Below the 100 console ports of a node, leaving room on pve1 for the probes. */
 const SESSIONS_PER_NODE = 90;
 const OPEN_CONCURRENCY = 20;
@@ -33,7 +30,6 @@ const TARGET_IDLE_SESSION_BYTES = 64 * 1024;
 const RECONNECT_GRACE_SECONDS = 1;
 const WARM_UP_SESSIONS = 200;
 
-const sibling = (name: string) => new URL(`./${name}${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (value: number) => value.toFixed(3);
 
@@ -144,21 +140,17 @@ async function main(): Promise<void> {
   const connections: BenchRfbConnection[] = [];
   const openers: ConsoleOpener[] = [];
   try {
-    const sim = await startInChild<SimChildOptions, SimChildInfo>(sibling('sim-child'), { host: SIM_HOST, extraNodes: Math.ceil(sessionCount / SESSIONS_PER_NODE) });
+    const sim = await startSimulatorChild(Math.ceil(sessionCount / SESSIONS_PER_NODE));
     children.push(sim);
     const limits = String(sessionCount + TOKEN_COUNT + 100);
-    const gateway = await startInChild<GatewayChildOptions, GatewayChildInfo>(
-      sibling('gateway-child'),
+    const gateway = await startGatewayChild(
+      sim.info.caPem,
       {
-        host: GATEWAY_HOST,
-        proxmoxCaPem: sim.info.caPem,
-        env: {
-          PROXMOXVNC_RECONNECT_GRACE: String(RECONNECT_GRACE_SECONDS),
-          PROXMOXVNC_MAX_SESSIONS: limits,
-          PROXMOXVNC_MAX_PENDING_TOKENS: limits,
-          PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
-          PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
-        },
+        PROXMOXVNC_RECONNECT_GRACE: String(RECONNECT_GRACE_SECONDS),
+        PROXMOXVNC_MAX_SESSIONS: limits,
+        PROXMOXVNC_MAX_PENDING_TOKENS: limits,
+        PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
+        PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
       },
       ['--expose-gc'],
     );
