@@ -160,6 +160,15 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     })
     : null;
   sessionPorts = ports;
+  // A session ended while its port was being opened must not keep the port.
+  const openSessionPort = async (pool: SessionPorts, sessionId: string): Promise<string | null> => {
+    const origin = await pool.open(sessionId);
+    if (origin !== null && !(await sessions.get(sessionId))) {
+      await pool.release(sessionId);
+      return null;
+    }
+    return origin;
+  };
   const servedAt = (sessionId: string) => {
     const port = ports?.portOf(sessionId);
     return port === undefined ? { origin: publicOrigin, port: boundPort } : { origin: originWithPort(publicOrigin, port), port };
@@ -174,7 +183,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     assetBase: ASSET_BASE,
     // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
     cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
-    ...(ports ? { openSessionPort: (id: string) => ports.open(id) } : {}),
+    ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
   });
   const sockets = attachConsoleSockets(app.server, { ...consoleSocketDeps, allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]) });
 
@@ -193,6 +202,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     async close(drainMs = 0) {
       clearInterval(ticketSweep);
       app.server.close();
+      ports?.stopAccepting();
       const deadline = Date.now() + drainMs;
       while (Date.now() < deadline && sessions.counts().active > 0) {
         await new Promise((resolve) => setTimeout(resolve, 200));

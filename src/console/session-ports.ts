@@ -76,6 +76,11 @@ export class SessionPorts {
     this.taken.delete(entry.port);
   }
 
+  /** Shutting down: no new connections on any session's port; open consoles carry on. */
+  stopAccepting(): void {
+    for (const { server } of this.bySession.values()) server.close();
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.bySession.keys()].map((id) => this.release(id)));
   }

@@ -127,4 +127,15 @@ describe('session_ports', () => {
     assert.equal(fourth.statusCode, 302);
     assert.equal(portOf(fourth.location!), ending!.port, 'the freed port serves the next session');
   });
+
+  it('stops accepting on session ports too when the gateway shuts down', async () => {
+    const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as {
+      sessions: { session_id: string; url: string }[];
+    };
+    const { url } = status.sessions[0]!;
+    assert.equal(await statusOf(url), 403, 'listening before');
+    const closing = tg.gateway.close(1_000);
+    assert.equal(await statusOf(url), 'ECONNREFUSED');
+    await closing;
+  });
 });
