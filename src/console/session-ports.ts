@@ -69,11 +69,11 @@ export class SessionPorts {
     if (!entry) return;
     this.bySession.delete(sessionId);
     entry.sockets.close();
-    await new Promise<void>((resolve) => {
-      entry.server.close(() => resolve());
-      entry.server.closeAllConnections();
-    });
+    const closed = new Promise<void>((resolve) => entry.server.close(() => resolve()));
+    entry.server.closeAllConnections();
+    // Listening stopped just now: the port may serve the next session at once.
     this.taken.delete(entry.port);
+    await closed;
   }
 
   /** Shutting down: no new connections on any session's port; open consoles carry on. */

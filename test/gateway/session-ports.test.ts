@@ -128,14 +128,22 @@ describe('session_ports', () => {
     assert.equal(portOf(fourth.location!), ending!.port, 'the freed port serves the next session');
   });
 
-  it('stops accepting on session ports too when the gateway shuts down', async () => {
-    const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as {
-      sessions: { session_id: string; url: string }[];
-    };
-    const { url } = status.sessions[0]!;
-    assert.equal(await statusOf(url), 403, 'listening before');
-    const closing = tg.gateway.close(1_000);
-    assert.equal(await statusOf(url), 'ECONNREFUSED');
+  it('stops accepting on session ports too when the gateway shuts down, while open consoles carry on', async () => {
+    // Both ports are taken by now: end one session to free one.
+    const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as { sessions: { session_id: string }[] };
+    const ended = await request(`${tg.origin}/sessions/${status.sessions[0]!.session_id}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    await ended.body.dump();
+    const { location, cookie } = await open();
+    const origin = new URL(location!).origin;
+    const viewer = await upgrade(`${location!.replace('http:', 'ws:')}websocket`, { origin, cookie: cookie! });
+    assert.equal((await viewer.client!.handshake({})).securityResult, 0);
+    assert.equal(await statusOf(location!, { cookie: cookie! }), 200, 'listening before');
+
+    const closing = tg.gateway.close(2_000);
+    assert.equal(await statusOf(location!, { cookie: cookie! }), 'ECONNREFUSED', 'no newcomers during the drain');
+    viewer.client!.typeText('still on');
+    for (let i = 0; i < 100 && !sim.received(100).text.includes('still on'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(sim.received(100).text, /still on/, 'the open console still works');
     await closing;
   });
 });
