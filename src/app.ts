@@ -20,6 +20,7 @@ import { ProxmoxClients } from './proxmox/clients.js';
 import { ConsoleService } from './sessions/console-service.js';
 import type { ConsoleGrant } from './sessions/grant.js';
 import { MemorySessionRegistry } from './sessions/memory-registry.js';
+import { scheduleTicketRenewal } from './sessions/ticket-renewal.js';
 import type { SessionRegistry } from './sessions/registry.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { MemoryTokenStore } from './tokens/memory-store.js';
@@ -28,8 +29,6 @@ import type { TokenStore } from './tokens/store.js';
 /** Where the built browser bundle lives: dist/web beside dist/src. */
 const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
 const ASSET_BASE = '/assets/';
-/** How often sessions' Proxmox tickets are looked at; one is renewed an hour before it expires. */
-const TICKET_SWEEP_MS = 5 * 60 * 1000;
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -69,8 +68,18 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = 15_000;
 
-  // Set below, once the websocket side it needs exists; sessions end only after that.
-  let sessionPorts: SessionPorts | null = null;
+  // Its callbacks use what is set up below; they run only once the gateway serves.
+  const ports = config.session_ports
+    ? new SessionPorts({
+      range: config.session_ports,
+      host: config.router_ip,
+      tls: https,
+      originOf: (port) => originWithPort(publicOrigin, port),
+      serve: (request, response) => app.routing(request, response),
+      attachSockets: (server, origin) => attachConsoleSockets(server, { ...consoleSocketDeps, allowedOrigins: new Set([origin]) }),
+      log,
+    })
+    : null;
   const sessions = new MemorySessionRegistry(
     {
       maxSessions: config.max_sessions,
@@ -81,7 +90,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     {
       onEnded: (session) => {
         log.child('SESSION', { session: session.id }).info('session ended', { reason: session.endReason });
-        void sessionPorts?.release(session.id);
+        void ports?.release(session.id);
       },
     },
   );
@@ -96,16 +105,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     insecure: config.proxmox_tls_insecure,
   });
   const access = new ConsoleService(clients, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
-  let sweeping = false;
-  const ticketSweep = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sessions
-      .live()
-      .then((live) => access.renewStaleTickets(live))
-      .catch((err: unknown) => log.child('PROXMOX').error('ticket renewal sweep failed', { error: err instanceof Error ? err.message : String(err) }))
-      .finally(() => (sweeping = false));
-  }, TICKET_SWEEP_MS).unref();
+  const stopTicketRenewal = scheduleTicketRenewal(sessions, access, log.child('PROXMOX'));
 
   // The control API takes multipart, urlencoded and JSON bodies; anything else is a 415.
   app.removeContentTypeParser('text/plain');
@@ -148,18 +148,6 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
 
   let boundPort = config.router_port;
   const consoleSocketDeps = { log, metrics, sessions, access, handshakeTimeoutMs: config.proxmox_timeout * 1000 };
-  const ports = config.session_ports
-    ? new SessionPorts({
-      range: config.session_ports,
-      host: config.router_ip,
-      tls: https,
-      originOf: (port) => originWithPort(publicOrigin, port),
-      serve: (request, response) => app.routing(request, response),
-      attachSockets: (server, origin) => attachConsoleSockets(server, { ...consoleSocketDeps, allowedOrigins: new Set([origin]) }),
-      log,
-    })
-    : null;
-  sessionPorts = ports;
   // A session ended while its port was being opened must not keep the port.
   const openSessionPort = async (pool: SessionPorts, sessionId: string): Promise<string | null> => {
     const origin = await pool.open(sessionId);
@@ -200,7 +188,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       return boundPort;
     },
     async close(drainMs = 0) {
-      clearInterval(ticketSweep);
+      stopTicketRenewal();
       app.server.close();
       ports?.stopAccepting();
       const deadline = Date.now() + drainMs;
