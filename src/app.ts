@@ -157,10 +157,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     }
     return origin;
   };
-  const servedAt = (sessionId: string) => {
-    const port = ports?.portOf(sessionId);
-    return port === undefined ? { origin: publicOrigin, port: boundPort } : { origin: originWithPort(publicOrigin, port), port };
-  };
+  const servedAt = (sessionId: string) => ports?.servedAt(sessionId) ?? { origin: publicOrigin, port: boundPort };
   registerControlRoutes(app, { config, log, publicOrigin, servedAt, tokens, sessions, access, metrics });
   registerConsoleRoutes(app, {
     log,

@@ -24,6 +24,7 @@ export interface SessionPortsOptions {
 
 interface SessionPort {
   port: number;
+  origin: string;
   server: Server;
   sockets: { close(): void };
 }
@@ -53,15 +54,17 @@ export class SessionPorts {
         continue;
       }
       const origin = this.options.originOf(port);
-      this.bySession.set(sessionId, { port, server, sockets: this.options.attachSockets(server, origin) });
+      this.bySession.set(sessionId, { port, origin, server, sockets: this.options.attachSockets(server, origin) });
       this.options.log.child('ROUTER', { session: sessionId }).info('session port opened', { port });
       return origin;
     }
     return null;
   }
 
-  portOf(sessionId: string): number | undefined {
-    return this.bySession.get(sessionId)?.port;
+  /** The session's own origin and port, while it has them. */
+  servedAt(sessionId: string): { origin: string; port: number } | undefined {
+    const entry = this.bySession.get(sessionId);
+    return entry && { origin: entry.origin, port: entry.port };
   }
 
   async release(sessionId: string): Promise<void> {

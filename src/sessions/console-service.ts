@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { ProxmoxClients } from '../proxmox/clients.js';
 import { closeUpstream } from '../console/relay.js';
 import { logInToTerminal, TermLoginRefusedError, TermLoginTimeoutError, type LoggedInTerminal } from '../console/term/login.js';
-import type { GuestType, ProxmoxClient, ProxmoxCredentials } from '../proxmox/client.js';
+import type { GuestType, ProxmoxClient, ProxmoxCredentials, TicketCredentials } from '../proxmox/client.js';
 import { ProxmoxError, isProxmoxError } from '../proxmox/errors.js';
 import { checkConsoleAccess, resolveGuest, type ResolvedGuest } from '../proxmox/guest.js';
 import type { ConsoleGrant, ProxmoxTarget } from './grant.js';
@@ -53,8 +53,9 @@ export class ConsoleService {
    */
   async renewStaleTickets(sessions: Iterable<Session>): Promise<void> {
     for (const session of sessions) {
-      if (session.state === 'ended' || !this.ticketIsStale(session.grant)) continue;
-      await this.renewTicket(this.clients.for(session.grant.target), session);
+      // The sweep awaits between sessions: one may have ended meanwhile.
+      const stale = session.state === 'ended' ? null : this.staleTicket(session.grant);
+      if (stale) await this.renewTicket(this.clients.for(session.grant.target), session, stale);
     }
   }
 
@@ -162,21 +163,22 @@ export class ConsoleService {
   private async credentials(client: ProxmoxClient, session: Session): Promise<ProxmoxCredentials> {
     const grant = session.grant;
     const held = grant.credentials;
+    const stale = this.staleTicket(grant);
     if (held.kind === 'password') {
       grant.credentials = await client.login(held.username, held.password);
-    } else if (this.ticketIsStale(grant)) {
-      await this.renewTicket(client, session);
+    } else if (stale) {
+      await this.renewTicket(client, session, stale);
     }
     return grant.credentials as ProxmoxCredentials;
   }
 
-  private ticketIsStale(grant: ConsoleGrant): boolean {
-    return grant.credentials.kind === 'ticket' && Date.now() - grant.credentials.issuedAt > this.ticketRenewAfterMs;
+  /** The grant's ticket when it is due for renewal. */
+  private staleTicket(grant: ConsoleGrant): TicketCredentials | null {
+    const held = grant.credentials;
+    return held.kind === 'ticket' && Date.now() - held.issuedAt > this.ticketRenewAfterMs ? held : null;
   }
 
-  private async renewTicket(client: ProxmoxClient, session: Session): Promise<void> {
-    const held = session.grant.credentials;
-    if (held.kind !== 'ticket') return;
+  private async renewTicket(client: ProxmoxClient, session: Session, held: TicketCredentials): Promise<void> {
     try {
       session.grant.credentials = await client.renew(held);
     } catch (error) {

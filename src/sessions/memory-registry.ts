@@ -130,7 +130,7 @@ export class MemorySessionRegistry implements SessionRegistry {
   }
 
   async list(): Promise<SessionSummary[]> {
-    return [...this.entries.values()].map(({ session }) => ({
+    return (await this.live()).map((session) => ({
       id: session.id,
       tokenPrefix: session.tokenPrefix,
       node: session.grant.node,

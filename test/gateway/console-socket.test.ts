@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { RfbTestClient } from '../helpers/rfb-client.js';
+import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import type { RfbTestClient } from '../helpers/rfb-client.js';
 
 async function openConsole(tg: TestGateway, link: string, cookieOverride?: string): Promise<{ client: RfbTestClient; ws: WebSocket; cookie: string; wsUrl: string }> {
   const redeemed = await redeem(link);
@@ -16,13 +16,8 @@ async function openConsole(tg: TestGateway, link: string, cookieOverride?: strin
 }
 
 async function connect(wsUrl: string, origin: string, cookie: string): Promise<{ client: RfbTestClient; ws: WebSocket }> {
-  const ws = new WebSocket(wsUrl, { headers: { origin, cookie } });
-  // The gateway's first RFB bytes may arrive with the 101 answer: listen before 'open'.
-  const client = RfbTestClient.overWebSocket(ws);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
+  const { status, client, ws } = await openConsoleSocket(wsUrl, { origin, cookie });
+  if (status !== 101 || !client || !ws) throw new Error(`the console websocket was refused (${status})`);
   return { client, ws };
 }
 

@@ -2,13 +2,12 @@
 // working until the drain time is up or their viewers leave, then they are told the session ended.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { SESSION_ENDED_CLOSE_CODE } from '../../src/sessions/memory-registry.js';
-import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, openConsoleSocket, redeem, startTestGateway, statusOrErrorCode, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
-import { RfbTestClient } from '../helpers/rfb-client.js';
+import type { RfbTestClient } from '../helpers/rfb-client.js';
 
 interface Viewer {
   client: RfbTestClient;
@@ -29,14 +28,9 @@ describe('draining the gateway', () => {
     const created = await createToken(tg, { hostname: '127.0.0.2', port: sim.port, node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass' });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
     const redeemed = await redeem(created.body.url as string);
-    const ws = new WebSocket(`${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, { headers: { origin: tg.origin, cookie: redeemed.cookie as string } });
-    // The gateway speaks first: listen before 'open'.
-    const client = RfbTestClient.overWebSocket(ws);
+    const { status, client, ws } = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, { origin: tg.origin, cookie: redeemed.cookie as string });
+    assert.ok(status === 101 && client && ws, `the console websocket opened (${status})`);
     const closed = new Promise<{ code: number; at: number }>((resolve) => ws.once('close', (code) => resolve({ code, at: Date.now() })));
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
     const result = await client.handshake({});
     assert.equal(result.securityResult, 0);
     return { client, ws, closed };
@@ -50,14 +44,7 @@ describe('draining the gateway', () => {
       const startedAt = Date.now();
       const closing = tg.gateway.close(drainMs);
 
-      const newcomer = await request(`${tg.origin}/healthz`).then(
-        async (answer) => {
-          await answer.body.dump();
-          return answer.statusCode;
-        },
-        (err: unknown) => (err as { code?: string }).code ?? String(err),
-      );
-      assert.notEqual(newcomer, 200, 'a new request is not served');
+      assert.notEqual(await statusOrErrorCode(`${tg.origin}/healthz`), 200, 'a new request is not served');
 
       viewer.client.typeText('draining');
       await poll(async () => sim.received(100).text, (text) => text.includes('draining'), 'keys typed during the drain at the guest', 5_000);

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
-/** Resolves to the HTTP status a websocket upgrade got (101 when it opened). */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('open', () => {
-      ws.terminate();
-      resolve(101);
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-    });
-    ws.on('error', () => resolve(0));
-  });
+/** The HTTP status a websocket upgrade got (101 when it opened). */
+async function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  const { status, ws } = await openConsoleSocket(url, headers);
+  ws?.terminate();
+  return status;
 }
 
 describe('redemption and the session page', () => {

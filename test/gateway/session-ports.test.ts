@@ -3,51 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, freePort, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { RfbTestClient } from '../helpers/rfb-client.js';
-
-/** A range of `count` consecutive free ports. */
-async function freeRange(count: number): Promise<{ from: number; to: number }> {
-  for (;;) {
-    const from = await freePort();
-    const ports = await Promise.all(Array.from({ length: count - 1 }, (_, i) => freePortAt(from + i + 1)));
-    if (ports.every(Boolean)) return { from, to: from + count - 1 };
-  }
-}
-
-async function freePortAt(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function statusOf(url: string, headers: Record<string, string> = {}): Promise<number | string> {
-  return request(url, { headers }).then(
-    async (answer) => {
-      await answer.body.dump();
-      return answer.statusCode;
-    },
-    (err: unknown) => (err as { code?: string }).code ?? String(err),
-  );
-}
-
-function upgrade(url: string, headers: Record<string, string>): Promise<{ status: number; client?: RfbTestClient; ws?: WebSocket }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    const client = RfbTestClient.overWebSocket(ws);
-    ws.once('open', () => resolve({ status: 101, client, ws }));
-    ws.once('unexpected-response', (_request, response) => {
-      resolve({ status: response.statusCode ?? 0 });
-      response.resume();
-    });
-    ws.once('error', () => resolve({ status: 0 }));
-  });
-}
+import { createToken, freePortRange, openConsoleSocket, redeem, startTestGateway, statusOrErrorCode, type TestGateway } from '../helpers/gateway.js';
+import { poll } from '../helpers/poll.js';
 
 describe('session_ports', () => {
   let sim: Simulator;
@@ -56,7 +14,7 @@ describe('session_ports', () => {
 
   before(async () => {
     sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
-    range = await freeRange(2);
+    range = await freePortRange(2);
     tg = await startTestGateway({ PROXMOXVNC_SESSION_PORTS: `${range.from}-${range.to}` }, sim.caPem);
   });
   after(async () => {
@@ -80,13 +38,13 @@ describe('session_ports', () => {
     assert.ok(port >= range.from && port <= range.to, `${port} is in the range`);
     const origin = new URL(location!).origin;
 
-    assert.equal(await statusOf(location!, { cookie: cookie! }), 200);
-    assert.equal(await statusOf(location!), 403, 'the URL alone opens nothing');
+    assert.equal(await statusOrErrorCode(location!, { cookie: cookie! }), 200);
+    assert.equal(await statusOrErrorCode(location!), 403, 'the URL alone opens nothing');
     const wsUrl = `${location!.replace('http:', 'ws:')}websocket`;
-    assert.equal((await upgrade(wsUrl, { origin })).status, 403, 'no cookie, no console');
-    assert.equal((await upgrade(wsUrl, { origin: tg.origin, cookie: cookie! })).status, 403, "only the session port's own origin");
+    assert.equal((await openConsoleSocket(wsUrl, { origin })).status, 403, 'no cookie, no console');
+    assert.equal((await openConsoleSocket(wsUrl, { origin: tg.origin, cookie: cookie! })).status, 403, "only the session port's own origin");
 
-    const viewer = await upgrade(wsUrl, { origin, cookie: cookie! });
+    const viewer = await openConsoleSocket(wsUrl, { origin, cookie: cookie! });
     assert.equal(viewer.status, 101);
     const result = await viewer.client!.handshake({});
     assert.equal(result.securityResult, 0);
@@ -96,9 +54,9 @@ describe('session_ports', () => {
     // Nothing but this session on its port: not the control API, not another session.
     const other = await open();
     for (const path of ['/status', '/healthz', '/create', `/console/${new URL(other.location!).pathname.split('/')[2]}/`]) {
-      assert.equal(await statusOf(`${origin}${path}`, { authorization: tg.secret, cookie: other.cookie! }), 404, path);
+      assert.equal(await statusOrErrorCode(`${origin}${path}`, { authorization: tg.secret, cookie: other.cookie! }), 404, path);
     }
-    assert.equal(await statusOf(`${origin}/assets/vnc.js`), 200, 'the page assets');
+    assert.equal(await statusOrErrorCode(`${origin}/assets/vnc.js`), 200, 'the page assets');
 
     const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as {
       sessions: { session_id: string; port: number; url: string }[];
@@ -121,7 +79,7 @@ describe('session_ports', () => {
     const ended = await request(`${tg.origin}/sessions/${ending!.session_id}`, { method: 'DELETE', headers: { authorization: tg.secret } });
     assert.equal(ended.statusCode, 200);
     await ended.body.dump();
-    assert.equal(await statusOf(`http://127.0.0.1:${ending!.port}/console/${ending!.session_id}/`), 'ECONNREFUSED', 'the port is closed');
+    assert.equal(await statusOrErrorCode(`http://127.0.0.1:${ending!.port}/console/${ending!.session_id}/`), 'ECONNREFUSED', 'the port is closed');
 
     const fourth = await open();
     assert.equal(fourth.statusCode, 302);
@@ -135,15 +93,14 @@ describe('session_ports', () => {
     await ended.body.dump();
     const { location, cookie } = await open();
     const origin = new URL(location!).origin;
-    const viewer = await upgrade(`${location!.replace('http:', 'ws:')}websocket`, { origin, cookie: cookie! });
+    const viewer = await openConsoleSocket(`${location!.replace('http:', 'ws:')}websocket`, { origin, cookie: cookie! });
     assert.equal((await viewer.client!.handshake({})).securityResult, 0);
-    assert.equal(await statusOf(location!, { cookie: cookie! }), 200, 'listening before');
+    assert.equal(await statusOrErrorCode(location!, { cookie: cookie! }), 200, 'listening before');
 
     const closing = tg.gateway.close(2_000);
-    assert.equal(await statusOf(location!, { cookie: cookie! }), 'ECONNREFUSED', 'no newcomers during the drain');
+    assert.equal(await statusOrErrorCode(location!, { cookie: cookie! }), 'ECONNREFUSED', 'no newcomers during the drain');
     viewer.client!.typeText('still on');
-    for (let i = 0; i < 100 && !sim.received(100).text.includes('still on'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.match(sim.received(100).text, /still on/, 'the open console still works');
+    await poll(async () => sim.received(100).text, (text) => text.includes('still on'), 'keys from the open console at the guest', 5_000);
     await closing;
   });
 });

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
+import WebSocket from 'ws';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
+import { RfbTestClient } from './rfb-client.js';
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -17,6 +19,52 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       const address = server.address();
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
+  });
+}
+
+/** Whether `port` can be listened on now. */
+function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A range of `count` consecutive ports free now (for session_ports). */
+export async function freePortRange(count: number): Promise<{ from: number; to: number }> {
+  for (;;) {
+    const from = await freePort();
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => isPortFree(from + i + 1)));
+    if (rest.every(Boolean)) return { from, to: from + count - 1 };
+  }
+}
+
+/** The HTTP status of a GET, or the connection error's code (e.g. ECONNREFUSED) when none came. */
+export function statusOrErrorCode(url: string, headers: Record<string, string> = {}): Promise<number | string> {
+  return request(url, { headers }).then(
+    async (answer) => {
+      await answer.body.dump();
+      return answer.statusCode;
+    },
+    (err: unknown) => (err as { code?: string }).code ?? String(err),
+  );
+}
+
+/**
+ * Opens a console websocket as the page does. The RFB client listens before 'open' (the gateway
+ * speaks first); a refused upgrade gives its HTTP status, a failed connection status 0.
+ */
+export function openConsoleSocket(url: string, headers: Record<string, string>): Promise<{ status: number; client?: RfbTestClient; ws?: WebSocket }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    const client = RfbTestClient.overWebSocket(ws);
+    ws.once('open', () => resolve({ status: 101, client, ws }));
+    ws.once('unexpected-response', (_request, response) => {
+      resolve({ status: response.statusCode ?? 0 });
+      response.resume();
+    });
+    ws.once('error', () => resolve({ status: 0 }));
   });
 }
 
