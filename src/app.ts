@@ -147,7 +147,15 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   );
 
   let boundPort = config.router_port;
-  const consoleSocketDeps = { log, metrics, sessions, access, handshakeTimeoutMs: config.proxmox_timeout * 1000 };
+  const consoleSocketDeps = {
+    log,
+    metrics,
+    sessions,
+    access,
+    handshakeTimeoutMs: config.proxmox_timeout * 1000,
+    clipboardMaxBytes: config.clipboard_max_bytes,
+    browserMessagesPerSecond: config.browser_messages_per_second,
+  };
   // A session ended while its port was being opened must not keep the port.
   const openSessionPort = async (pool: SessionPorts, sessionId: string): Promise<string | null> => {
     const origin = await pool.open(sessionId);

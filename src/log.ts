@@ -49,24 +49,46 @@ function isSecretKey(key: string): boolean {
 
 // Characters that end a secret embedded in text: whitespace, quotes, and cookie/query separators.
 const END = `[^\\s;,&"'<>]+`;
+// Log lines carry untrusted text (an Origin, a URL, a Proxmox error), so every pattern here must
+// cost time linear in its input: each one starts at a literal or at a delimiter, and no two of its
+// quantifiers can claim the same characters (test/unit/log-scrub-cost.test.ts holds them to that).
 const SECRET_VALUE_PATTERNS: Array<[RegExp, string]> = [
   // Cookie header or Set-Cookie value holding a Proxmox ticket, escaped or not.
   [new RegExp(`PVEAuthCookie=${END}`, 'g'), `PVEAuthCookie=${REDACTED}`],
   // Authorization header of an API token: the whole value goes, token id included.
   [/PVEAPIToken[=\s]\S+/g, `PVEAPIToken=${REDACTED}`],
-  // A bare API token (`user@realm!tokenid=secret`): the id helps debugging, the secret goes.
-  [/([^\s=!@"']+@[^\s=!@"']+![^\s="']+)=[^\s,;&"'<>]+/g, `$1=${REDACTED}`],
+  // A bare API token (`user@realm!tokenid=secret`): the id helps debugging, the secret goes. It is
+  // only tried where a user name can begin (after a delimiter), and a token id has Proxmox's
+  // character set, so a long run of text without the shape is read once, not once per position.
+  [/(?<![^\s=!@"'])([^\s=!@"']+@[^\s=!@"']+![A-Za-z0-9._-]+)=[^\s,;&"'<>]+/g, `$1=${REDACTED}`],
   // PVE and PVEVNC tickets, raw or URL-escaped. A current vncproxy ticket starts with the
-  // 8-character VNC password (0x21-0x60) and a colon: that prefix is a secret too.
-  [new RegExp(`(?:[!-\`]{8}:|(?:%[0-9A-Fa-f]{2}|[!-\`]){8}%3A)?PVE(?:VNC)?(?::|%3A)${END}`, 'g'), REDACTED],
+  // 8-character VNC password (0x21-0x60) and a colon: that prefix is a secret too. In the escaped
+  // form a '%' always starts an escape, so each of the 8 characters can be read only one way.
+  [new RegExp(`(?:[!-\`]{8}:|(?:%[0-9A-Fa-f]{2}|[!-$&-\`]){8}%3A)?PVE(?:VNC)?(?::|%3A)${END}`, 'g'), REDACTED],
   // CSRFPreventionToken: 8 hex digits, a colon, a base64 HMAC (43 characters; 27 on old releases).
   [/\b[0-9A-Fa-f]{8}:[A-Za-z0-9+/]{27,}={0,2}/g, REDACTED],
 ];
 
-function scrub(text: string): string {
+/** Secrets taken out of free text. Exported for the cost test: it must stay linear in the input. */
+export function scrubSecrets(text: string): string {
   let result = text;
   for (const [pattern, replacement] of SECRET_VALUE_PATTERNS) result = result.replace(pattern, replacement);
   return result;
+}
+
+/** Longest string field of a log line, and longest message; the rest is summarised by its length. */
+export const MAX_FIELD_CHARS = 512;
+const MAX_MESSAGE_CHARS = 2048;
+/**
+ * A secret that straddles the cut must still be recognised whole, so the text is scrubbed with
+ * this much beyond the cut: a bounded cost, whatever the untrusted input's length.
+ */
+const SCRUB_MARGIN = 2048;
+
+function scrub(text: string, max = MAX_FIELD_CHARS): string {
+  if (text.length <= max) return scrubSecrets(text);
+  const clean = scrubSecrets(text.slice(0, max + SCRUB_MARGIN)).slice(0, max);
+  return `${clean}…(${text.length} chars)`;
 }
 
 function sanitize(value: unknown, seen: WeakSet<object>): unknown {
@@ -129,8 +151,9 @@ class ComponentLogger implements Logger {
   private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
     // Disabled levels return before any scrubbing or allocation.
     if (!this.bound.isLevelEnabled(level)) return;
-    if (fields === undefined) this.bound[level](scrub(msg));
-    else this.bound[level](sanitizeFields(fields), scrub(msg));
+    const message = scrub(msg, MAX_MESSAGE_CHARS);
+    if (fields === undefined) this.bound[level](message);
+    else this.bound[level](sanitizeFields(fields), message);
   }
 }
 

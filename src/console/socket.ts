@@ -5,10 +5,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { isProxmoxError } from '../proxmox/errors.js';
+import { LogThrottle } from '../security/log-throttle.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import { ViewerLimitError, type Session, type SessionRegistry, type Viewer } from '../sessions/registry.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
 import { sessionTitle } from './routes.js';
+import { MessageBudget } from './message-budget.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 import { runTermBridge } from './term/bridge.js';
 import { runVncBridge } from './vnc-bridge.js';
@@ -27,6 +29,10 @@ export interface ConsoleSocketDeps {
   /** Origins a console page may be served from: the public origin and `allowed_origins`. */
   allowedOrigins: Set<string>;
   handshakeTimeoutMs: number;
+  /** The longest clipboard text a browser may send (RFB ClientCutText). */
+  clipboardMaxBytes: number;
+  /** Websocket messages a browser may send per second before it is cut off (1008). */
+  browserMessagesPerSecond: number;
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {
@@ -36,6 +42,7 @@ function refuse(socket: Duplex, status: number, reason: string): void {
 /** The console websocket: only for the browser holding the session's cookie, from an allowed origin. */
 export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): { close(): void } {
   const log = deps.log.child('CONSOLE');
+  const refusalLog = new LogThrottle();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BROWSER_MESSAGE, perMessageDeflate: false });
 
   const accept = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
@@ -43,7 +50,11 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     if (id === undefined || !TOKEN_PATTERN.test(id)) return refuse(socket, 404, 'Not Found');
     const origin = request.headers.origin;
     if (origin === undefined || !deps.allowedOrigins.has(origin)) {
-      log.warn('websocket from a foreign origin refused', { session: id, origin: origin ?? '(none)' });
+      const client = request.socket.remoteAddress ?? '';
+      const held = refusalLog.admit(client);
+      if (held !== null) {
+        log.warn('websocket from a foreign origin refused', { session: id, origin: origin ?? '(none)', client, ...(held > 0 ? { held_back: held } : {}) });
+      }
       return refuse(socket, 403, 'Forbidden');
     }
     const cookies = fastifyCookie.parse(request.headers.cookie ?? '');
@@ -68,6 +79,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     const openedAt = Date.now();
     const common = {
       handshakeTimeoutMs: deps.handshakeTimeoutMs,
+      budget: new MessageBudget(deps.browserMessagesPerSecond),
       log: sessionLog,
       onFirstFrame: () => {
         const ms = Date.now() - openedAt;
@@ -96,6 +108,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
               ...common,
               openUpstream: () => deps.access.openVncUpstream(session),
               title: () => sessionTitle(session),
+              clipboardMaxBytes: deps.clipboardMaxBytes,
               viewOnly: session.grant.viewOnly,
             });
       // The operator sees in /status why a viewer got no console (e.g. xterm_requires_password).

@@ -5,6 +5,7 @@ import { closeUpstream, MAX_UPSTREAM_FRAME, relay, sendFrames, toBuffer } from '
 import { ByteReader } from './rfb/byte-reader.js';
 import { negotiateBrowserSecurity, securityResultFailure, securityResultOk, type BrowserRfbVersion } from './rfb/downstream.js';
 import { RfbAuthFailedError, RfbStreamClosedError } from './rfb/errors.js';
+import type { MessageBudget } from './message-budget.js';
 import { ClientMessageFilter, KEEP_ALIVE_MESSAGE } from './rfb/client-messages.js';
 import { readClientInit, readServerInitRenamed, SHARED_CLIENT_INIT } from './rfb/init.js';
 import { authenticateUpstream } from './rfb/upstream.js';
@@ -24,6 +25,10 @@ export interface VncBridgeOptions {
   handshakeTimeoutMs: number;
   /** Drop the browser's keyboard, pointer, clipboard and resize messages. */
   viewOnly: boolean;
+  /** The longest clipboard text the browser may send. */
+  clipboardMaxBytes: number;
+  /** Counts every browser message, from the first; a flood ends the connection (1008). */
+  budget: MessageBudget;
   /** The user typed, moved the pointer or pasted (what the idle timeout watches). */
   onInput?(): void;
   /** Quiet time after which the gateway sends RFB traffic of its own upstream (default 5 min). */
@@ -85,7 +90,15 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
 
   const onBrowserError = (err: Error) => log.debug('browser websocket error', { error: err.message });
   const onUpstreamError = (err: Error) => log.debug('upstream websocket error', { error: err.message });
-  const onBrowserMessage = (data: RawData) => browserReader.push(toBuffer(data));
+  const onBrowserMessage = (data: RawData) => {
+    try {
+      opts.budget.spend();
+    } catch (err) {
+      browserReader.fail(asError(err));
+      return;
+    }
+    browserReader.push(toBuffer(data));
+  };
   const onBrowserClose = () => browserReader.fail(new RfbStreamClosedError('the browser closed the connection'));
   const onUpstreamMessage = (data: RawData) => upstreamReader.push(toBuffer(data));
   const onUpstreamClose = () => upstreamReader.fail(new RfbStreamClosedError('the console closed the connection during the handshake'));
@@ -156,7 +169,7 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   consoleWs.off('message', onUpstreamMessage);
   consoleWs.off('close', onUpstreamClose);
   // Every browser message is checked before Proxmox sees it; a view-only viewer's input is dropped.
-  const browserMessages = new ClientMessageFilter(opts.viewOnly, opts.onInput);
+  const browserMessages = new ClientMessageFilter(opts.viewOnly, opts.onInput, opts.clipboardMaxBytes);
   let earlyFromBrowser: Buffer;
   try {
     earlyFromBrowser = browserMessages.push(browserReader.drain());
@@ -185,7 +198,10 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
       onBytes(toBrowser, toUpstream);
     },
     onFirstUpstreamMessage: early.length > 0 ? undefined : opts.onFirstFrame,
-    fromBrowser: (data) => browserMessages.push(data),
+    fromBrowser: (data) => {
+      opts.budget.spend();
+      return browserMessages.push(data);
+    },
   });
   clearInterval(keepAlive);
   // The error listeners stay: either socket may still report an error while closing.

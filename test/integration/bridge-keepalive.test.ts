@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
+import { MessageBudget } from '../../src/console/message-budget.js';
 import { runVncBridge } from '../../src/console/vnc-bridge.js';
 import { silentLogger } from '../../src/log.js';
 import { ProxmoxClient, type ProxmoxCredentials } from '../../src/proxmox/client.js';
@@ -37,6 +38,8 @@ describe('VNC bridge keep-alive', () => {
         title: () => 'web01',
         handshakeTimeoutMs: 5_000,
         viewOnly: false,
+        clipboardMaxBytes: 65536,
+        budget: new MessageBudget(1000),
         log: silentLogger,
         keepAliveMs,
       });

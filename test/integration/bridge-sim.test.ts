@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
+import { MessageBudget } from '../../src/console/message-budget.js';
 import { runVncBridge, type VncBridgeOptions, type VncBridgeOutcome } from '../../src/console/vnc-bridge.js';
 import { silentLogger } from '../../src/log.js';
 import { ProxmoxClient, type ProxmoxCredentials } from '../../src/proxmox/client.js';
@@ -47,6 +48,8 @@ before(async () => {
         handshakeTimeoutMs: 5_000,
         log: silentLogger,
         viewOnly: false,
+        clipboardMaxBytes: 65536,
+        budget: new MessageBudget(1000),
         ...bridgeOptions(),
       }),
     );

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
+import { MessageBudget } from '../../src/console/message-budget.js';
 import { CONSOLE_UNAVAILABLE_CLOSE_CODE, runTermBridge, type TermBridgeOptions } from '../../src/console/term/bridge.js';
 import { logInToTerminal } from '../../src/console/term/login.js';
 import { silentLogger } from '../../src/log.js';
@@ -45,6 +46,7 @@ before(async () => {
       },
       handshakeTimeoutMs: 2000,
       viewOnly: false,
+      budget: new MessageBudget(1000),
       log: silentLogger,
       ...bridgeOptions,
     });

@@ -6,8 +6,9 @@ import { RfbProtocolError } from './errors.js';
  */
 export const KEEP_ALIVE_MESSAGE = Buffer.from([3, 1, 0, 0, 0, 0, 0, 1, 0, 1]);
 
-/** A browser's clipboard text is typed or pasted by a person; more is not a console's business. */
-const MAX_CUT_TEXT = 1024 * 1024;
+/** Header bytes that always suffice for messageLength() to know a message's length. */
+const MAX_HEADER = 9;
+const NOTHING = Buffer.alloc(0);
 
 /**
  * Input messages: a view-only viewer's copies of these are dropped. SetDesktopSize counts as
@@ -19,7 +20,7 @@ const INPUT_TYPES = new Set([4, 5, 6, 251, 255]);
  * Bytes needed to know a message's full length, and that length once they are there (or null
  * when more header bytes are needed). Types are those of RFB 3.8 and the extensions noVNC sends.
  */
-function messageLength(buf: Buffer, at: number): number | null {
+function messageLength(buf: Buffer, at: number, maxCutText: number): number | null {
   const left = buf.length - at;
   const type = buf[at]!;
   switch (type) {
@@ -38,7 +39,7 @@ function messageLength(buf: Buffer, at: number): number | null {
       // ClientCutText; extended clipboard messages carry a negative length.
       if (left < 8) return null;
       const length = Math.abs(buf.readInt32BE(at + 4));
-      if (length > MAX_CUT_TEXT) throw new RfbProtocolError(`clipboard text of ${length} bytes`);
+      if (length > maxCutText) throw new RfbProtocolError(`clipboard text of ${length} bytes (at most ${maxCutText})`);
       return 8 + length;
     }
     case 248: // ClientFence
@@ -62,30 +63,51 @@ function messageLength(buf: Buffer, at: number): number | null {
  * Follows the browser's RFB messages across arbitrary chunk boundaries, so the gateway knows
  * where each one starts: to refuse garbage before Proxmox sees it, and to drop a view-only
  * viewer's input. Whole messages pass unchanged; a partial one waits for its remainder.
+ *
+ * The cost is linear in the bytes received, however they are cut: the chunks of an incomplete
+ * message are only listed, and joined once, when the message is complete. Every message's length
+ * is known from its header and bounded (ClientCutText by `maxCutText`), and so is what is held.
  */
 export class ClientMessageFilter {
-  private pending: Buffer = Buffer.alloc(0);
+  private held: Buffer[] = [];
+  private heldLength = 0;
+  /** The held message's full length, once its header is in. */
+  private heldNeeds: number | null = null;
 
   /** `onInput`: a keyboard, pointer or clipboard message passed (what the idle timeout watches). */
   constructor(
     private readonly viewOnly: boolean,
     private readonly onInput: () => void = () => {},
+    private readonly maxCutText = 64 * 1024,
   ) {}
 
   /** No partial message is held: bytes of the gateway's own may go upstream now. */
   get atBoundary(): boolean {
-    return this.pending.length === 0;
+    return this.heldLength === 0;
   }
 
-  /** The complete messages in `chunk` (plus what was pending), minus dropped ones. */
+  /** The complete messages in `chunk` (plus what was held), minus dropped ones. */
   push(chunk: Buffer): Buffer {
-    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (chunk.length === 0) return NOTHING;
+    let buf = chunk;
+    if (this.heldLength > 0) {
+      this.held.push(chunk);
+      this.heldLength += chunk.length;
+      // Until the header is complete only a few short chunks are held: joining them is cheap.
+      this.heldNeeds ??= messageLength(Buffer.concat(this.held, Math.min(this.heldLength, MAX_HEADER)), 0, this.maxCutText);
+      if (this.heldNeeds === null || this.heldLength < this.heldNeeds) return NOTHING;
+      buf = Buffer.concat(this.held, this.heldLength);
+      this.held = [];
+      this.heldLength = 0;
+      this.heldNeeds = null;
+    }
     const kept: Buffer[] = [];
     let at = 0;
     let runStart = 0;
     let sawInput = false;
+    let length: number | null = null;
     while (at < buf.length) {
-      const length = messageLength(buf, at);
+      length = messageLength(buf, at, this.maxCutText);
       if (length === null || at + length > buf.length) break;
       if (INPUT_TYPES.has(buf[at]!)) {
         if (this.viewOnly) {
@@ -99,8 +121,13 @@ export class ClientMessageFilter {
     }
     if (at > runStart) kept.push(buf.subarray(runStart, at));
     if (sawInput) this.onInput();
-    this.pending = at < buf.length ? Buffer.from(buf.subarray(at)) : Buffer.alloc(0);
-    if (this.pending.length > 8 + MAX_CUT_TEXT) throw new RfbProtocolError('client message too long');
+    if (at < buf.length) {
+      // A copy, so a large frame is not kept alive for a few trailing bytes.
+      const rest = Buffer.from(buf.subarray(at));
+      this.held = [rest];
+      this.heldLength = rest.length;
+      this.heldNeeds = length;
+    }
     return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
   }
 }

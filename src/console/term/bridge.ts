@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import { isProxmoxError, ProxmoxError } from '../../proxmox/errors.js';
 import { closeUpstream, MAX_UPSTREAM_FRAME, relay, sendFrames, toBuffer } from '../relay.js';
 import { userFacingReason } from '../vnc-bridge.js';
+import type { MessageBudget } from '../message-budget.js';
 import type { LoggedInTerminal } from './login.js';
 import { encodeTermMessage, termInputFilter, TermProtocolError } from './messages.js';
 
@@ -27,6 +28,8 @@ export interface TermBridgeOptions {
   handshakeTimeoutMs: number;
   /** Input messages are dropped; resizes and pings pass. */
   viewOnly: boolean;
+  /** Counts every browser message, from the first; a flood ends the connection (1008). */
+  budget: MessageBudget;
   log: Logger;
   keepAliveMs?: number;
   /** The user typed or pasted (what the idle timeout watches). */
@@ -59,7 +62,11 @@ type Opening = { kind: 'ready'; terminal: LoggedInTerminal } | { kind: 'failed';
 export async function runTermBridge(browser: WebSocket, opts: TermBridgeOptions): Promise<TermBridgeOutcome> {
   const { log } = opts;
   const onBytes = opts.onBytes ?? (() => {});
-  const fromBrowser = termInputFilter(opts.viewOnly, opts.onInput);
+  const filter = termInputFilter(opts.viewOnly, opts.onInput);
+  const fromBrowser = (chunk: Buffer): Buffer => {
+    opts.budget.spend();
+    return filter(chunk);
+  };
   const early: Buffer[] = [];
   let earlyBytes = 0;
 

@@ -78,16 +78,43 @@ function parseOne(buf: Buffer, at: number): { message: TermMessage; next: number
   throw new TermProtocolError(`unknown message type ${JSON.stringify(String.fromCharCode(type ?? 0))}`);
 }
 
+/** Bytes that always hold a message's header: "1:1000:1000:" is the longest. */
+const MAX_HEADER = 16;
+
+/** The full length of the message `head` starts with, or null while its header is incomplete. */
+function messageSize(head: Buffer): number | null {
+  if (head[0] !== INPUT) return parseOne(head, 0)?.next ?? null;
+  if (!expectColon(head, 1)) return null;
+  const length = readNumber(head, 2, MAX_INPUT_BYTES, 'input length');
+  if (!length) return null;
+  if (length.value > MAX_INPUT_BYTES) throw new TermProtocolError('input length is too large');
+  return length.next + length.value;
+}
+
 /**
  * Splits the browser's byte stream into messages. Holds at most one incomplete message, so its
- * memory is bounded by MAX_INPUT_BYTES; throws TermProtocolError on anything malformed, after
- * which the stream cannot be trusted and the parser must not be used again.
+ * memory is bounded by MAX_INPUT_BYTES; its chunks are only listed, and joined once it is
+ * complete, so the cost is linear in the bytes however they are cut. Throws TermProtocolError on
+ * anything malformed, after which the stream cannot be trusted and the parser must not be used again.
  */
 export class TermMessageParser {
-  private held: Buffer = Buffer.alloc(0);
+  private held: Buffer[] = [];
+  private heldLength = 0;
+  private heldNeeds: number | null = null;
 
   push(chunk: Buffer): TermMessage[] {
-    const buf = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    if (chunk.length === 0) return [];
+    let buf = chunk;
+    if (this.heldLength > 0) {
+      this.held.push(chunk);
+      this.heldLength += chunk.length;
+      this.heldNeeds ??= messageSize(Buffer.concat(this.held, Math.min(this.heldLength, MAX_HEADER)));
+      if (this.heldNeeds === null || this.heldLength < this.heldNeeds) return [];
+      buf = Buffer.concat(this.held, this.heldLength);
+      this.held = [];
+      this.heldLength = 0;
+      this.heldNeeds = null;
+    }
     const messages: TermMessage[] = [];
     let at = 0;
     while (at < buf.length) {
@@ -96,8 +123,12 @@ export class TermMessageParser {
       messages.push(parsed.message);
       at = parsed.next;
     }
-    // A copy, so a large frame is not kept alive for a few trailing bytes.
-    this.held = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    if (at < buf.length) {
+      // A copy, so a large frame is not kept alive for a few trailing bytes.
+      const rest = Buffer.from(buf.subarray(at));
+      this.held = [rest];
+      this.heldLength = rest.length;
+    }
     return messages;
   }
 }

@@ -1,0 +1,31 @@
+/**
+ * How an operation's CPU cost grows with its input: the ratio of CPU time (user + system) for
+ * input 2N against input N. Linear code gives about 2, quadratic about 4. CPU time, not wall
+ * time, and the median of several trials, so a busy machine shifts both sides alike.
+ */
+export function growthRatio(run: (size: number) => void, size: number, { trials = 3, minCpuMs = 25 } = {}): number {
+  const cpuMs = (fn: () => void): number => {
+    const before = process.cpuUsage();
+    fn();
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 1000;
+  };
+  run(size); // warm up: compile and allocate before anything is measured
+  // Repeat the small case until it is long enough to measure; the large case repeats as often.
+  let repeats = 1;
+  while (cpuMs(() => run(size)) * repeats < minCpuMs && repeats < 1 << 16) repeats *= 2;
+  const times = (n: number) => cpuMs(() => {
+    for (let i = 0; i < repeats; i++) run(n);
+  });
+  const ratios: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    const small = times(size);
+    const large = times(2 * size);
+    ratios.push(large / Math.max(small, 0.001));
+  }
+  ratios.sort((a, b) => a - b);
+  return ratios[Math.floor(ratios.length / 2)]!;
+}
+
+/** Above this, growth is worse than linear: quadratic code measures about 4. */
+export const LINEAR_GROWTH_LIMIT = 3;
