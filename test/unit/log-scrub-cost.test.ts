@@ -26,6 +26,17 @@ const ADVERSARIAL: Record<string, (size: number) => string> = {
 
 const SIZE = 50_000;
 
+function jsonLogger(component: string) {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { log: createLogger({ enabled: true, level: 'debug', format: 'json' }, sink).child(component), lines };
+}
+
 describe('log scrubbing cost', () => {
   for (const [name, make] of Object.entries(ADVERSARIAL)) {
     it(`grows linearly for ${name} (50 KB against 100 KB)`, () => {
@@ -36,14 +47,7 @@ describe('log scrubbing cost', () => {
   }
 
   it('caps a long field, noting its length, so one refused request costs a bounded line', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const log = createLogger({ enabled: true, level: 'debug', format: 'json' }, sink).child('CONSOLE');
+    const { log, lines } = jsonLogger('CONSOLE');
     const origin = `https://${'a'.repeat(100_000)}.example`;
     log.warn('websocket from a foreign origin refused', { origin });
     const line = JSON.parse(lines[0]!) as { origin: string; msg: string };
@@ -53,14 +57,7 @@ describe('log scrubbing cost', () => {
   });
 
   it('still redacts a secret that straddles the cut', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const log = createLogger({ enabled: true, level: 'debug', format: 'json' }, sink).child('PROXMOX');
+    const { log, lines } = jsonLogger('PROXMOX');
     const secret = '0b8f2a6e-51c4-4d3e-9a7b-2f6c1d8e4a90';
     const detail = `${'x'.repeat(MAX_FIELD_CHARS - 20)} vncuser@pve!console=${secret} ${'y'.repeat(5000)}`;
     log.error('failed', { detail });
