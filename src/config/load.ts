@@ -105,15 +105,16 @@ function readPem(field: ConfigField, path: string, problems: string[]): string |
 }
 
 /** Files named by the config must be readable PEM now, not at the first request that needs them. */
-function checkFiles(values: RawValues, problems: string[]): string | undefined {
-  let caPem: string | undefined;
-  for (const field of ['proxmox_ca_file', 'tls_cert_file', 'tls_key_file'] as const) {
+function checkFiles(values: RawValues, problems: string[]): { proxmox_ca_pem?: string; redis_ca_pem?: string } {
+  const pems: { proxmox_ca_pem?: string; redis_ca_pem?: string } = {};
+  for (const field of ['proxmox_ca_file', 'redis_ca_file', 'tls_cert_file', 'tls_key_file'] as const) {
     const path = values[field];
     if (typeof path !== 'string' || path === '') continue;
     const pem = readPem(field, path, problems);
-    if (field === 'proxmox_ca_file') caPem = pem;
+    if (field === 'proxmox_ca_file') pems.proxmox_ca_pem = pem;
+    if (field === 'redis_ca_file') pems.redis_ca_pem = pem;
   }
-  return caPem;
+  return pems;
 }
 
 function configWarnings(config: Config): string[] {
@@ -122,9 +123,6 @@ function configWarnings(config: Config): string[] {
     warnings.push('novnc_path is not used (ignored): the console page is built into the gateway');
   }
   // Accepted so configs written for a later version load, but an operator must not believe it on.
-  if (config.redis_url !== undefined) {
-    warnings.push('redis_url is not supported by this version (ignored): tokens and sessions stay in this process');
-  }
   if (config.proxmox_tls_insecure) {
     warnings.push('proxmox_tls_insecure is on: TLS certificates of Proxmox hosts are NOT verified');
   }
@@ -161,9 +159,9 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
 
   const parsed = configSchema.safeParse(values);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => describeIssue(issue, sources));
-  const caPem = checkFiles(values, problems);
+  const pems = checkFiles(values, problems);
   if (!parsed.success || problems.length > 0) return { problems };
 
-  const config: Config = { ...parsed.data, proxmox_ca_pem: caPem };
+  const config: Config = { ...parsed.data, proxmox_ca_pem: pems.proxmox_ca_pem, redis_ca_pem: pems.redis_ca_pem };
   return { config, warnings: [...warnings, ...configWarnings(config)] };
 }

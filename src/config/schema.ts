@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseSecretKey } from '../redis/secret-box.js';
 
 export const SECRET_ADVICE = 'make one with: openssl rand -hex 32';
 const MIN_SECRET_LENGTH = 32;
@@ -108,6 +109,12 @@ const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).refi
   { error: 'must be a redis:// or rediss:// URL' },
 );
 
+const REDIS_KEY_ADVICE = 'make one with: openssl rand -hex 32';
+// The value is never repeated in a message: it is a secret.
+const secretKey = z
+  .string({ error: `must be 32 random bytes in hex or base64; ${REDIS_KEY_ADVICE}` })
+  .refine((value) => parseSecretKey(value) !== null, { error: `must be 32 random bytes in hex (64 digits) or base64; ${REDIS_KEY_ADVICE}` });
+
 const port = (what: string) => {
   const error = `${what} must be a port number from 1 to 65535`;
   return z.number({ error }).int({ error }).min(1, { error }).max(65535, { error });
@@ -167,6 +174,16 @@ export const CONFIG_FIELDS = {
   frame_ancestors: field('list', list(frameAncestor)),
   allowed_origins: field('list', list(origin)),
   redis_url: field('string', redisUrl.optional()),
+  redis_ca_file: field('string', path.optional()),
+  redis_key_prefix: field(
+    'string',
+    z
+      .string({ error: 'must be a string' })
+      .regex(/^[A-Za-z0-9:._-]{1,64}$/, { error: 'must be 1 to 64 letters, digits or : . _ -' })
+      .default('proxmoxvnc:'),
+  ),
+  redis_secret_key: field('string', secretKey.optional()),
+  redis_secret_key_previous: field('string', secretKey.optional()),
   rate_limit_auth_failures: field('number', integer(1, 1_000_000, 10)),
   rate_limit_redemptions: field('number', integer(1, 1_000_000, 30)),
   drain_time: field('number', seconds('zero allowed', 3600, 10)),
@@ -204,6 +221,15 @@ export const configSchema = z
     { when: () => true },
   )
   .superRefine((config, ctx) => {
+    if (config.redis_url === undefined) return;
+    if (config.redis_secret_key === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redis_secret_key'], message: `required with redis_url (it encrypts the Proxmox credentials kept in Redis; every replica needs the same one); ${REDIS_KEY_ADVICE}` });
+    }
+    if (config.session_ports !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['session_ports'], message: 'cannot be used with redis_url: a session port belongs to one host, while with Redis any replica serves any session' });
+    }
+  })
+  .superRefine((config, ctx) => {
     const range = config.session_ports;
     if (range && config.router_port >= range.from && config.router_port <= range.to) {
       ctx.addIssue({ code: 'custom', path: ['session_ports'], message: `must not include router_port (${config.router_port})` });
@@ -213,4 +239,6 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema> & {
   /** The PEM text of proxmox_ca_file, read when the config was loaded. */
   proxmox_ca_pem: string | undefined;
+  /** The PEM text of redis_ca_file. */
+  redis_ca_pem: string | undefined;
 };

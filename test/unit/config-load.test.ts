@@ -112,9 +112,23 @@ describe('defaults', () => {
     assert.deepEqual(warnings, ['novnc_path is not used (ignored): the console page is built into the gateway']);
   });
 
-  it('warns that redis_url is not supported yet, instead of ignoring it silently', () => {
-    const { warnings } = loaded({ env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_REDIS_URL: 'redis://127.0.0.1:6379' } });
-    assert.ok(warnings.includes('redis_url is not supported by this version (ignored): tokens and sessions stay in this process'), warnings.join('\n'));
+  it('reads the Redis fields from the environment, with a key prefix by default', () => {
+    const key = 'ab'.repeat(32);
+    const { config } = loaded({
+      env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_REDIS_URL: 'rediss://gw:pw@cache:6380', PROXMOXVNC_REDIS_SECRET_KEY: key },
+    });
+    assert.equal(config.redis_url, 'rediss://gw:pw@cache:6380');
+    assert.equal(config.redis_secret_key, key);
+    assert.equal(config.redis_key_prefix, 'proxmoxvnc:');
+  });
+
+  it('refuses redis_url without redis_secret_key, saying how to make one, and with session_ports', () => {
+    const found = problems({ env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_REDIS_URL: 'redis://127.0.0.1:6379', PROXMOXVNC_SESSION_PORTS: '10000-10010' } });
+    assert.ok(found.some((p) => p.startsWith('redis_secret_key: required with redis_url') && p.includes('openssl rand -hex 32')), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('session_ports: cannot be used with redis_url')), found.join('\n'));
+    const weak = problems({ env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_REDIS_URL: 'redis://127.0.0.1:6379', PROXMOXVNC_REDIS_SECRET_KEY: 'short-secret-xyz' } });
+    assert.ok(weak.some((p) => p.startsWith('redis_secret_key: must be 32 random bytes')), weak.join('\n'));
+    assert.ok(!weak.join('\n').includes('short-secret-xyz'), 'the key is never repeated');
   });
 
   it('reads "warning" and upper-case levels as the original did', () => {
