@@ -19,9 +19,14 @@ import { registerControlRoutes } from './control/routes.js';
 import { ProxmoxClients } from './proxmox/clients.js';
 import { ConsoleService } from './sessions/console-service.js';
 import type { ConsoleGrant } from './sessions/grant.js';
-import { MemorySessionRegistry } from './sessions/memory-registry.js';
+import { SessionActivityBuffer } from './sessions/activity-buffer.js';
+import { scheduleSessionExpiry } from './sessions/expiry-sweep.js';
+import type { SessionLimits } from './sessions/limits.js';
+import { LocalViewers, SESSION_ENDED_CLOSE_CODE } from './sessions/local-viewers.js';
+import { MemorySessionStore } from './sessions/memory-store.js';
+import type { SessionStore } from './sessions/store.js';
 import { scheduleTicketRenewal } from './sessions/ticket-renewal.js';
-import type { SessionRegistry } from './sessions/registry.js';
+import { detached } from './detached.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { MemoryTokenStore } from './tokens/memory-store.js';
 import type { TokenStore } from './tokens/store.js';
@@ -34,7 +39,9 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly publicOrigin: string;
   readonly tokens: TokenStore<ConsoleGrant>;
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionStore;
+  /** The viewers whose websockets this process holds. */
+  readonly viewers: LocalViewers;
   /** Starts listening; resolves to the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets viewers finish for up to `drainMs`, then ends every session. */
@@ -80,20 +87,24 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       log,
     })
     : null;
-  const sessions = new MemorySessionRegistry(
-    {
-      maxSessions: config.max_sessions,
-      maxViewersPerSession: config.max_viewers_per_session,
-      reconnectGraceMs: config.reconnect_grace * 1000,
-      idleTimeoutMs: config.idle_timeout * 1000,
-    },
-    {
-      onEnded: (session) => {
-        log.child('SESSION', { session: session.id }).info('session ended', { reason: session.endReason });
-        void ports?.release(session.id);
-      },
-    },
+  const limits: SessionLimits = {
+    maxSessions: config.max_sessions,
+    maxViewersPerSession: config.max_viewers_per_session,
+    reconnectGraceMs: config.reconnect_grace * 1000,
+    idleTimeoutMs: config.idle_timeout * 1000,
+  };
+  const sessions: SessionStore = new MemorySessionStore(limits);
+  const viewers = new LocalViewers();
+  const sessionLog = log.child('SESSION');
+  sessions.onEnded(({ id, reason }) => {
+    log.child('SESSION', { session: id }).info('session ended', { reason });
+    viewers.closeSession(id);
+    if (ports) detached(sessionLog, 'releasing a session port', () => ports.release(id));
+  });
+  const activity = new SessionActivityBuffer(sessions, (error) =>
+    sessionLog.warn('session activity not recorded', { error: error instanceof Error ? error.message : String(error) }),
   );
+  const stopExpiry = scheduleSessionExpiry(sessions, limits, sessionLog);
   const metrics = new GatewayMetrics(sessions);
   const tokens = new MemoryTokenStore<ConsoleGrant>({
     maxPending: config.max_pending_tokens,
@@ -104,7 +115,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     caPem: config.proxmox_ca_pem,
     insecure: config.proxmox_tls_insecure,
   });
-  const access = new ConsoleService(clients, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
+  const access = new ConsoleService(clients, sessions, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
   const stopTicketRenewal = scheduleTicketRenewal(sessions, access, log.child('PROXMOX'));
 
   // The control API takes multipart, urlencoded and JSON bodies; anything else is a 415.
@@ -151,6 +162,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     log,
     metrics,
     sessions,
+    viewers,
+    activity,
     access,
     handshakeTimeoutMs: config.proxmox_timeout * 1000,
     clipboardMaxBytes: config.clipboard_max_bytes,
@@ -185,6 +198,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     publicOrigin,
     tokens,
     sessions,
+    viewers,
     async listen() {
       await app.listen({ host: config.router_ip, port: config.router_port });
       const address = app.server.address();
@@ -196,10 +210,12 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       stopTicketRenewal();
       app.server.close();
       ports?.stopAccepting();
-      const deadline = Date.now() + drainMs;
-      while (Date.now() < deadline && sessions.counts().active > 0) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await viewers.whenEmpty(drainMs);
+      stopExpiry();
+      await activity.close();
+      // Sessions live in this process only: they end with it.
+      for (const { id } of await sessions.live()) await sessions.end(id, 'gateway stopping');
+      viewers.closeAll(SESSION_ENDED_CLOSE_CODE, 'session ended');
       await sessions.close();
       sockets.close();
       await ports?.closeAll();

@@ -1,4 +1,5 @@
 import WebSocket, { type RawData } from 'ws';
+import { closeUpstream, toBuffer } from '../proxmox/upstream-socket.js';
 
 export interface RelayOptions {
   /** Bytes queued toward one side beyond which the other side stops being read. */
@@ -23,14 +24,7 @@ export interface RelayEnd {
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 /** pveproxy kills the connection on frames over 128 KiB. */
 export const MAX_UPSTREAM_FRAME = 128 * 1024;
-/** pveproxy never answers a Close frame the way ws waits for; do not hold the socket for ws's 30 s. */
-const UPSTREAM_CLOSE_GRACE_MS = 2_000;
 
-export function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
 
 /** Pieces of at most `max` bytes, without copying. */
 export function splitFrames(data: Buffer, max: number): Buffer[] {
@@ -45,17 +39,6 @@ export function sendFrames(to: WebSocket, data: Buffer, maxFrame: number, onWrit
   if (to.readyState !== WebSocket.OPEN || data.length === 0) return 0;
   for (const piece of splitFrames(data, maxFrame)) to.send(piece, { binary: true, compress: false, fin: true }, onWritten);
   return data.length;
-}
-
-/** Closes the upstream cleanly if it lets us, and for certain shortly after. */
-export function closeUpstream(upstream: WebSocket): void {
-  if (upstream.readyState === WebSocket.CLOSED) return;
-  if (upstream.readyState === WebSocket.CONNECTING) {
-    upstream.terminate();
-    return;
-  }
-  upstream.close(1000);
-  setTimeout(() => upstream.terminate(), UPSTREAM_CLOSE_GRACE_MS).unref();
 }
 
 /**

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { tokenPrefix, type Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
-import { SessionLimitError, type Session, type SessionRegistry } from '../sessions/registry.js';
+import { sessionState, sessionTitle } from '../sessions/record.js';
+import { SessionLimitError, type SessionStore } from '../sessions/store.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { TokenStore } from '../tokens/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
@@ -15,15 +16,11 @@ export interface ConsoleRouteDeps {
   maxInvalidRedemptions: number;
   metrics: GatewayMetrics;
   tokens: TokenStore<ConsoleGrant>;
-  sessions: SessionRegistry;
+  sessions: SessionStore;
   cookiePolicy: CookiePolicy;
   assetBase: string;
   /** With `session_ports`: opens the session's own port and gives its origin (null: none free). */
   openSessionPort?(sessionId: string): Promise<string | null>;
-}
-
-export function sessionTitle(session: Session): string {
-  return session.grant.title ?? `VM ${session.grant.vmid}`;
 }
 
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
@@ -57,7 +54,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       log.info('invalid redemption', { token_prefix: tokenPrefix(token), client: request.ip });
       return invalidSession(reply);
     }
-    let created: Awaited<ReturnType<SessionRegistry['create']>>;
+    let created: Awaited<ReturnType<SessionStore['create']>>;
     try {
       created = await sessions.create(grant, tokenPrefix(token));
     } catch (error) {
@@ -65,7 +62,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       log.warn('session limit reached', { token_prefix: tokenPrefix(token) });
       return busy(reply);
     }
-    const { session, cookieSecret } = created;
+    const { record: session, cookieSecret } = created;
     const sessionLog = log.child('ROUTER', { session: session.id });
     // Cookies do not depend on the port: the one set here is sent to the session's own port too.
     const origin = deps.openSessionPort ? await deps.openSessionPort(session.id) : '';
@@ -108,6 +105,6 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   app.get<{ Params: { id: string } }>('/console/:id/state', async (request, reply) => {
     const session = await authenticated(request.params.id, request.cookies);
     if (!session) return reply.code(404).send({ state: 'ended' });
-    return { state: session.state, title: sessionTitle(session) };
+    return { state: sessionState(session), title: sessionTitle(session) };
   });
 }

@@ -6,10 +6,14 @@ import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { isProxmoxError } from '../proxmox/errors.js';
 import { LogThrottle } from '../security/log-throttle.js';
+import { detached } from '../detached.js';
+import type { SessionActivityBuffer } from '../sessions/activity-buffer.js';
 import type { ConsoleService } from '../sessions/console-service.js';
-import { ViewerLimitError, type Session, type SessionRegistry, type Viewer } from '../sessions/registry.js';
+import type { LocalViewers, Viewer } from '../sessions/local-viewers.js';
+import { sessionTitle, type SessionRecord } from '../sessions/record.js';
+import { ViewerLimitError, type SessionStore } from '../sessions/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
-import { sessionTitle } from './routes.js';
+import { SESSION_ENDED_CLOSE_CODE } from '../sessions/local-viewers.js';
 import { MessageBudget } from './message-budget.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 import { runTermBridge } from './term/bridge.js';
@@ -24,7 +28,9 @@ export const VIEWER_LIMIT_CLOSE_CODE = 4001;
 export interface ConsoleSocketDeps {
   log: Logger;
   metrics: GatewayMetrics;
-  sessions: SessionRegistry;
+  sessions: SessionStore;
+  viewers: LocalViewers;
+  activity: SessionActivityBuffer;
   access: ConsoleService;
   /** Origins a console page may be served from: the public origin and `allowed_origins`. */
   allowedOrigins: Set<string>;
@@ -64,19 +70,26 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     wss.handleUpgrade(request, socket, head, (ws) => void serveViewer(session, ws));
   };
 
-  const serveViewer = async (session: Session, ws: WebSocket): Promise<void> => {
+  const serveViewer = async (session: SessionRecord, ws: WebSocket): Promise<void> => {
     const sessionLog = log.child('CONSOLE', { session: session.id });
     const viewer: Viewer = { close: (code, reason) => ws.close(code, reason) };
+    let joined: SessionRecord | null;
     try {
-      deps.sessions.addViewer(session, viewer);
+      joined = await deps.sessions.join(session.id);
     } catch (error) {
       if (!(error instanceof ViewerLimitError)) throw error;
       sessionLog.warn('viewer refused', { reason: error.message });
       ws.close(VIEWER_LIMIT_CLOSE_CODE, 'too many viewers');
       return;
     }
-    sessionLog.info('viewer connected', { viewers: session.viewers.size });
+    if (!joined) {
+      ws.close(SESSION_ENDED_CLOSE_CODE, 'session ended');
+      return;
+    }
+    deps.viewers.add(session.id, viewer);
+    sessionLog.info('viewer connected', { viewers: Object.values(joined.viewers).reduce((a, b) => a + b, 0) });
     const openedAt = Date.now();
+    let title = sessionTitle(joined);
     const common = {
       handshakeTimeoutMs: deps.handshakeTimeoutMs,
       budget: new MessageBudget(deps.browserMessagesPerSecond),
@@ -86,39 +99,48 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         deps.metrics.firstFrameSeconds.observe(ms / 1000);
         sessionLog.debug('first frame relayed', { ms });
       },
-      onInput: () => {
-        session.lastInputAt = Date.now();
-      },
+      onInput: () => deps.activity.input(session.id),
       onBytes: (toBrowser: number, toUpstream: number) => {
-        session.bytesToBrowser += toBrowser;
-        session.bytesToUpstream += toUpstream;
+        deps.activity.bytes(session.id, toBrowser, toUpstream);
         if (toBrowser > 0) deps.metrics.toBrowser.inc(toBrowser);
         if (toUpstream > 0) deps.metrics.toProxmox.inc(toUpstream);
       },
     };
     try {
       const outcome =
-        session.grant.console === 'xterm'
+        joined.grant.console === 'xterm'
           ? await runTermBridge(ws, {
               ...common,
-              openUpstream: () => deps.access.openTermUpstream(session),
-              viewOnly: session.grant.viewOnly,
+              openUpstream: () => deps.access.openTermUpstream(joined),
+              viewOnly: joined.grant.viewOnly,
             })
           : await runVncBridge(ws, {
               ...common,
-              openUpstream: () => deps.access.openVncUpstream(session),
-              title: () => sessionTitle(session),
+              openUpstream: async () => {
+                const upstream = await deps.access.openVncUpstream(joined);
+                title = upstream.title;
+                return upstream;
+              },
+              // Read once the upstream is open: opening it may be what first learns the guest's name.
+              title: () => title,
               clipboardMaxBytes: deps.clipboardMaxBytes,
-              viewOnly: session.grant.viewOnly,
+              viewOnly: joined.grant.viewOnly,
             });
       // The operator sees in /status why a viewer got no console (e.g. xterm_requires_password).
-      if (outcome.reason === 'upstream_failed' && isProxmoxError(outcome.error)) session.lastError = outcome.error.code;
+      if (outcome.reason === 'upstream_failed' && isProxmoxError(outcome.error)) {
+        const code = outcome.error.code;
+        detached(sessionLog, 'recording the console error', () => deps.sessions.setLastError(session.id, code));
+      }
       sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error.message } : {}) });
     } catch (error) {
       sessionLog.error('console relay failed', { error: (error as Error).message });
       ws.terminate();
     } finally {
-      deps.sessions.removeViewer(session, viewer);
+      deps.viewers.remove(session.id, viewer);
+      detached(sessionLog, 'leaving the session', async () => {
+        await deps.activity.flush(session.id);
+        await deps.sessions.leave(session.id);
+      });
     }
   };
 

@@ -1,7 +1,8 @@
 import WebSocket, { type RawData } from 'ws';
 import type { Logger } from '../log.js';
 import { isProxmoxError } from '../proxmox/errors.js';
-import { closeUpstream, MAX_UPSTREAM_FRAME, relay, sendFrames, toBuffer } from './relay.js';
+import { closeUpstream, toBuffer } from '../proxmox/upstream-socket.js';
+import { MAX_UPSTREAM_FRAME, relay, sendFrames } from './relay.js';
 import { ByteReader } from './rfb/byte-reader.js';
 import { negotiateBrowserSecurity, securityResultFailure, securityResultOk, type BrowserRfbVersion } from './rfb/downstream.js';
 import { RfbAuthFailedError, RfbStreamClosedError } from './rfb/errors.js';

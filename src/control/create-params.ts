@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isHostName } from '../config/schema.js';
-import type { ConsoleKind, GuestType } from '../sessions/grant.js';
+import type { GrantRequest } from '../sessions/grant.js';
 import { invalidParams, type ApiError } from './errors.js';
 
 /** The original program sent every value as a string: numbers and booleans may come either way. */
@@ -68,25 +68,9 @@ export interface CreateLimits {
   maxSessionSeconds: number;
 }
 
-export type CreateCredentials =
-  | { kind: 'password'; username: string; password: string }
-  | { kind: 'apiToken'; tokenId: string; secret: string };
-
-export interface CreateParams {
-  hostname: string;
-  port: number;
-  vmid: number;
-  node?: string;
-  type?: GuestType;
-  console: ConsoleKind;
-  serial?: string;
-  fingerprint?: string;
-  credentials: CreateCredentials;
+/** The console request as validated; `ttlSeconds` is the link's, the rest the grant's. */
+export interface CreateParams extends GrantRequest {
   ttlSeconds?: number;
-  maxDurationSeconds?: number;
-  viewOnly: boolean;
-  title?: string;
-  validate: boolean;
 }
 
 /**
@@ -122,7 +106,7 @@ function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown
   }
   if (!parsed.success || Object.keys(fields).length > 0) return invalidParams(fields);
   const p = parsed.data;
-  let credentials: CreateCredentials;
+  let credentials: GrantRequest['credentials'];
   if (p.api_token !== undefined) {
     const [, tokenId, secret] = API_TOKEN.exec(p.api_token) as RegExpExecArray;
     credentials = { kind: 'apiToken', tokenId: tokenId as string, secret: secret as string };

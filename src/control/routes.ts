@@ -6,7 +6,7 @@ import { ProxmoxError } from '../proxmox/errors.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
-import type { SessionRegistry } from '../sessions/registry.js';
+import type { SessionStore } from '../sessions/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
 import { TokenLimitError, type TokenStore } from '../tokens/store.js';
 import { readCreateBody } from './create-body.js';
@@ -23,7 +23,7 @@ export interface ControlDeps {
   /** Where a session's console is served: the main port, or its own with `session_ports`. */
   servedAt(sessionId: string): { origin: string; port: number };
   tokens: TokenStore<ConsoleGrant>;
-  sessions: SessionRegistry;
+  sessions: SessionStore;
   access: ConsoleService;
   metrics: GatewayMetrics;
 }
@@ -89,16 +89,16 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
 
   app.get('/status', { preHandler: requireSecret }, async () => {
     const now = Date.now();
-    const list = await sessions.list();
-    const counts = sessions.counts();
+    const [list, pending, totalCreated] = await Promise.all([sessions.list(), tokens.pendingCount(), sessions.createdTotal()]);
+    const inState = (state: string) => list.filter((s) => s.state === state).length;
     const ctx = { servedAt: deps.servedAt, now };
     return {
       total_sessions: list.length,
-      pending_tokens: await tokens.pendingCount(),
-      sessions_created: counts.created,
-      sessions_active: counts.active,
-      sessions_disconnected: counts.disconnected,
-      sessions_total_created: counts.totalCreated,
+      pending_tokens: pending,
+      sessions_created: inState('created'),
+      sessions_active: inState('active'),
+      sessions_disconnected: inState('disconnected'),
+      sessions_total_created: totalCreated,
       sessions: list.map((s) => statusEntry(s, ctx)),
     };
   });

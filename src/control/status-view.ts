@@ -1,4 +1,4 @@
-import type { SessionSummary } from '../sessions/registry.js';
+import type { SessionSummary } from '../sessions/record.js';
 
 /** Durations as the original program printed them (Go's time.Duration String), e.g. "1h2m3.5s". */
 export function goDuration(ms: number): string {
@@ -39,6 +39,7 @@ export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<strin
     type: s.type ?? null,
     console: s.console,
     viewers: s.viewers,
+    replicas: s.replicas,
     bytes_to_browser: s.bytesToBrowser,
     bytes_to_proxmox: s.bytesToUpstream,
     last_error: s.lastError ?? null,

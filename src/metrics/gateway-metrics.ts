@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SessionRegistry } from '../sessions/registry.js';
+import type { SessionStore } from '../sessions/store.js';
 
 /**
  * The gateway's Prometheus metrics, on a registry of its own (several gateways may share a
@@ -39,7 +39,7 @@ export class GatewayMetrics {
   readonly toBrowser = this.bytesRelayed.labels('to_browser');
   readonly toProxmox = this.bytesRelayed.labels('to_proxmox');
 
-  constructor(sessions: SessionRegistry) {
+  constructor(sessions: SessionStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'proxmoxvnc_process_' });
     new Gauge({
       name: 'proxmoxvnc_sessions',

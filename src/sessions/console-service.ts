@@ -1,15 +1,15 @@
 import type WebSocket from 'ws';
-import type { CreateParams } from '../control/create-params.js';
 import type { Logger } from '../log.js';
 import type { ProxmoxClients } from '../proxmox/clients.js';
-import { closeUpstream } from '../console/relay.js';
-import { logInToTerminal, TermLoginRefusedError, TermLoginTimeoutError, type LoggedInTerminal } from '../console/term/login.js';
 import type { GuestType, ProxmoxClient, ProxmoxCredentials, TicketCredentials } from '../proxmox/client.js';
 import { ProxmoxError, isProxmoxError } from '../proxmox/errors.js';
 import { checkConsoleAccess, resolveGuest, type ResolvedGuest } from '../proxmox/guest.js';
-import type { ConsoleGrant, ProxmoxTarget } from './grant.js';
+import { logInToTerminal, TermLoginRefusedError, TermLoginTimeoutError, type LoggedInTerminal } from '../proxmox/term-login.js';
+import { closeUpstream } from '../proxmox/upstream-socket.js';
+import type { ConsoleGrant, GrantRequest, ProxmoxTarget } from './grant.js';
 import { KeyedLock } from './keyed-lock.js';
-import type { Session } from './registry.js';
+import type { SessionRecord } from './record.js';
+import type { SessionStore } from './store.js';
 
 /**
  * Tickets live two hours and only a live one can be renewed: one older than this is renewed, by
@@ -28,6 +28,8 @@ interface TerminalTarget {
 export interface UpstreamConsole {
   ws: WebSocket;
   vncPassword: string;
+  /** The desktop name to show: the backend's title, else the guest's name as just learnt. */
+  title: string;
   /** To be called once VNC authentication succeeded or failed: the guest's next viewer may go. */
   authenticated(): void;
 }
@@ -41,6 +43,7 @@ export class ConsoleService {
 
   constructor(
     private readonly clients: ProxmoxClients,
+    private readonly sessions: Pick<SessionStore, 'updateGrant'>,
     private readonly limits: { maxSessionSeconds: number },
     private readonly log: Logger,
     private readonly ticketRenewAfterMs = TICKET_RENEW_AFTER_MS,
@@ -51,15 +54,14 @@ export class ConsoleService {
    * burst. A session with a viewer needs no ticket until its next reconnect, which may come after
    * the ticket's two hours: without this its console could no longer be opened.
    */
-  async renewStaleTickets(sessions: Iterable<Session>): Promise<void> {
+  async renewStaleTickets(sessions: Iterable<SessionRecord>): Promise<void> {
     for (const session of sessions) {
-      // The sweep awaits between sessions: one may have ended meanwhile.
-      const stale = session.state === 'ended' ? null : this.staleTicket(session.grant);
+      const stale = this.staleTicket(session.grant);
       if (stale) await this.renewTicket(this.clients.for(session.grant.target), session, stale);
     }
   }
 
-  async grant(params: CreateParams): Promise<ConsoleGrant> {
+  async grant(params: GrantRequest): Promise<ConsoleGrant> {
     const target: ProxmoxTarget = { hostname: params.hostname, port: params.port, fingerprint: params.fingerprint };
     const base = {
       target,
@@ -95,9 +97,8 @@ export class ConsoleService {
   }
 
   /** A fresh vncproxy and its websocket, for one browser connection of `session`. */
-  async openVncUpstream(session: Session): Promise<UpstreamConsole> {
-    const { client, creds, guest } = await this.runningGuest(session);
-    const grant = session.grant;
+  async openVncUpstream(session: SessionRecord): Promise<UpstreamConsole> {
+    const { client, creds, guest, grant } = await this.runningGuest(session);
     // Each vncproxy replaces the guest's VNC password, failing a connection that has not
     // authenticated yet: a guest's consoles are opened one at a time, up to authentication.
     const { hostname, port } = grant.target;
@@ -107,7 +108,7 @@ export class ConsoleService {
       const ws = await client.openVncWebsocket(creds, guest.node, guest.type, grant.vmid, ticket.port, ticket.ticket, {
         handshakeTimeoutMs: this.clients.timeoutMs,
       });
-      return { ws, vncPassword: ticket.vncPassword, authenticated: release };
+      return { ws, vncPassword: ticket.vncPassword, title: grant.title ?? `VM ${grant.vmid}`, authenticated: release };
     } catch (error) {
       release();
       throw error;
@@ -118,9 +119,9 @@ export class ConsoleService {
    * A fresh termproxy terminal (a VM's serial port or a container's console), logged in, for one
    * browser connection of `session`. termproxy's user and ticket never leave this method.
    */
-  async openTermUpstream(session: Session): Promise<LoggedInTerminal> {
-    const { client, creds, guest } = await this.runningGuest(session);
-    return this.openTerminal(client, creds, { node: guest.node, type: guest.type, vmid: session.grant.vmid, serial: session.grant.serial });
+  async openTermUpstream(session: SessionRecord): Promise<LoggedInTerminal> {
+    const { client, creds, guest, grant } = await this.runningGuest(session);
+    return this.openTerminal(client, creds, { node: guest.node, type: guest.type, vmid: grant.vmid, serial: grant.serial });
   }
 
   private async openTerminal(client: ProxmoxClient, creds: ProxmoxCredentials, target: TerminalTarget): Promise<LoggedInTerminal> {
@@ -138,38 +139,40 @@ export class ConsoleService {
     }
   }
 
-  /** Where the session's guest is now, checked to be running, and the credentials to reach it. */
-  private async runningGuest(session: Session): Promise<{ client: ProxmoxClient; creds: ProxmoxCredentials; guest: ResolvedGuest }> {
-    const grant = session.grant;
-    const client = this.clients.for(grant.target);
+  /**
+   * Where the session's guest is now, checked to be running, and the credentials to reach it.
+   * What was learnt (a ticket for a password, the node after a migration, the guest's name) is
+   * written back to the store, so every replica serving the session knows it too.
+   */
+  private async runningGuest(
+    session: SessionRecord,
+  ): Promise<{ client: ProxmoxClient; creds: ProxmoxCredentials; guest: ResolvedGuest; grant: ConsoleGrant }> {
+    const client = this.clients.for(session.grant.target);
     const creds = await this.credentials(client, session);
-    const guest = await resolveGuest(client, creds, { node: grant.node, vmid: grant.vmid, type: grant.type });
-    if (guest.node !== grant.node && grant.node !== undefined) {
-      this.log.child('PROXMOX', { session: session.id }).info('guest found on another node', { vmid: grant.vmid });
+    const guest = await resolveGuest(client, creds, { node: session.grant.node, vmid: session.grant.vmid, type: session.grant.type });
+    if (guest.node !== session.grant.node && session.grant.node !== undefined) {
+      this.log.child('PROXMOX', { session: session.id }).info('guest found on another node', { vmid: session.grant.vmid });
     }
-    grant.node = guest.node;
-    grant.type = guest.type;
-    grant.title ??= guest.name;
+    const grant: ConsoleGrant = { ...session.grant, credentials: creds, node: guest.node, type: guest.type, title: session.grant.title ?? guest.name };
+    if (grant.credentials !== session.grant.credentials || grant.node !== session.grant.node || grant.type !== session.grant.type || grant.title !== session.grant.title) {
+      // Lost to a change by another viewer or replica: theirs is as good, this connection uses ours.
+      await this.sessions.updateGrant(session.id, session.grantVersion, grant);
+    }
     if (guest.status !== 'running') {
       throw new ProxmoxError('guest_not_running', `Guest ${grant.vmid} is not running (status: ${guest.status}).`);
     }
-    return { client, creds, guest };
+    return { client, creds, guest, grant };
   }
 
   /**
    * Credentials for the next Proxmox call. A password (validation was off) is exchanged for a
    * ticket on first use and then forgotten; a ticket nearing its two-hour end is renewed.
    */
-  private async credentials(client: ProxmoxClient, session: Session): Promise<ProxmoxCredentials> {
-    const grant = session.grant;
-    const held = grant.credentials;
-    const stale = this.staleTicket(grant);
-    if (held.kind === 'password') {
-      grant.credentials = await client.login(held.username, held.password);
-    } else if (stale) {
-      await this.renewTicket(client, session, stale);
-    }
-    return grant.credentials as ProxmoxCredentials;
+  private async credentials(client: ProxmoxClient, session: SessionRecord): Promise<ProxmoxCredentials> {
+    const held = session.grant.credentials;
+    if (held.kind === 'password') return client.login(held.username, held.password);
+    const stale = this.staleTicket(session.grant);
+    return stale ? this.renewedTicket(client, session, stale) : held;
   }
 
   /** The grant's ticket when it is due for renewal. */
@@ -178,12 +181,19 @@ export class ConsoleService {
     return held.kind === 'ticket' && Date.now() - held.issuedAt > this.ticketRenewAfterMs ? held : null;
   }
 
-  private async renewTicket(client: ProxmoxClient, session: Session, held: TicketCredentials): Promise<void> {
+  private async renewTicket(client: ProxmoxClient, session: SessionRecord, held: TicketCredentials): Promise<void> {
+    const renewed = await this.renewedTicket(client, session, held);
+    if (renewed !== held) await this.sessions.updateGrant(session.id, session.grantVersion, { ...session.grant, credentials: renewed });
+  }
+
+  /** A fresh ticket, or the held one when Proxmox would not renew it (it still works until it expires). */
+  private async renewedTicket(client: ProxmoxClient, session: SessionRecord, held: TicketCredentials): Promise<TicketCredentials> {
     try {
-      session.grant.credentials = await client.renew(held);
+      return await client.renew(held);
     } catch (error) {
       if (!isProxmoxError(error)) throw error;
       this.log.child('PROXMOX', { session: session.id }).warn('ticket renewal failed; using the current ticket', { code: error.code });
+      return held;
     }
   }
 }

@@ -34,3 +34,20 @@ export interface ConsoleGrant {
   viewOnly: boolean;
   maxDurationMs: number;
 }
+
+/** What the backend asks for, checked for form: the grant is made from it. */
+export interface GrantRequest {
+  hostname: string;
+  port: number;
+  vmid: number;
+  node?: string;
+  type?: GuestType;
+  console: ConsoleKind;
+  serial?: string;
+  fingerprint?: string;
+  credentials: PasswordCredentials | { kind: 'apiToken'; tokenId: string; secret: string };
+  maxDurationSeconds?: number;
+  viewOnly: boolean;
+  title?: string;
+  validate: boolean;
+}

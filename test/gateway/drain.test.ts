@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { SESSION_ENDED_CLOSE_CODE } from '../../src/sessions/memory-registry.js';
+import { SESSION_ENDED_CLOSE_CODE } from '../../src/sessions/local-viewers.js';
 import { createToken, openConsoleSocket, redeem, startTestGateway, statusOrErrorCode, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 import type { RfbTestClient } from '../helpers/rfb-client.js';

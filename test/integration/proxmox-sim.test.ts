@@ -10,7 +10,7 @@ import { startSimulator, type Release, type Simulator } from '../../sim/index.js
 import { ByteReader } from '../../src/console/rfb/byte-reader.js';
 import { readServerInitRenamed, SHARED_CLIENT_INIT } from '../../src/console/rfb/init.js';
 import { authenticateUpstream } from '../../src/console/rfb/upstream.js';
-import { toBuffer } from '../../src/console/relay.js';
+import { toBuffer } from '../../src/proxmox/upstream-socket.js';
 import { ProxmoxClient, type GuestType, type ProxmoxCredentials } from '../../src/proxmox/client.js';
 import { ProxmoxError } from '../../src/proxmox/errors.js';
 import { checkConsoleAccess, resolveGuest } from '../../src/proxmox/guest.js';

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MessageBudget } from '../../src/console/message-budget.js';
 import { CONSOLE_UNAVAILABLE_CLOSE_CODE, runTermBridge, type TermBridgeOptions } from '../../src/console/term/bridge.js';
-import { logInToTerminal } from '../../src/console/term/login.js';
+import { logInToTerminal } from '../../src/proxmox/term-login.js';
 import { silentLogger } from '../../src/log.js';
 import { ProxmoxError } from '../../src/proxmox/errors.js';
 

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { logInToTerminal, readLoginAnswer, termLoginLine, TermLoginRefusedError, TermLoginTimeoutError } from '../../src/console/term/login.js';
+import { logInToTerminal, readLoginAnswer, termLoginLine, TermLoginRefusedError, TermLoginTimeoutError } from '../../src/proxmox/term-login.js';
 
 describe('login answer', () => {
   test('OK alone, OK with output, partial and refused', () => {

@@ -1,10 +1,11 @@
 import WebSocket, { type RawData } from 'ws';
 import type { Logger } from '../../log.js';
 import { isProxmoxError, ProxmoxError } from '../../proxmox/errors.js';
-import { closeUpstream, MAX_UPSTREAM_FRAME, relay, sendFrames, toBuffer } from '../relay.js';
+import { closeUpstream, toBuffer } from '../../proxmox/upstream-socket.js';
+import { MAX_UPSTREAM_FRAME, relay, sendFrames } from '../relay.js';
 import { userFacingReason } from '../vnc-bridge.js';
 import type { MessageBudget } from '../message-budget.js';
-import type { LoggedInTerminal } from './login.js';
+import type { LoggedInTerminal } from '../../proxmox/term-login.js';
 import { encodeTermMessage, termInputFilter, TermProtocolError } from './messages.js';
 
 /** Close code the page reads as "the console could not be opened", with the reason to show. */

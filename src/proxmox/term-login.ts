@@ -1,5 +1,5 @@
 import WebSocket, { type RawData } from 'ws';
-import { toBuffer } from '../relay.js';
+import { toBuffer } from './upstream-socket.js';
 
 /**
  * termproxy's login (pve-protocol.md section 4): the client sends `<user>:<ticket>\n`, the server

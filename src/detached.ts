@@ -1,0 +1,15 @@
+import type { Logger } from './log.js';
+
+/**
+ * Work nobody awaits (a store update after a viewer left, a sweep): its failure is logged, never
+ * an unhandled rejection that would take every console down with the process.
+ */
+export function detached(log: Logger, what: string, work: () => Promise<unknown>): void {
+  let started: Promise<unknown>;
+  try {
+    started = work();
+  } catch (error) {
+    started = Promise.reject(error);
+  }
+  started.catch((error: unknown) => log.error(`${what} failed`, { error: error instanceof Error ? error.message : String(error) }));
+}
