@@ -184,6 +184,7 @@ export const CONFIG_FIELDS = {
   ),
   redis_secret_key: field('string', secretKey.optional()),
   redis_secret_key_previous: field('string', secretKey.optional()),
+  redis_cluster: field('boolean', bool(false)),
   rate_limit_auth_failures: field('number', integer(1, 1_000_000, 10)),
   rate_limit_redemptions: field('number', integer(1, 1_000_000, 30)),
   drain_time: field('number', seconds('zero allowed', 3600, 10)),
