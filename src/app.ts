@@ -9,7 +9,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { originWithPort, publicOrigin as derivePublicOrigin } from './config/index.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
-import { CONSOLE_CSP } from './console/pages.js';
+import { CONSOLE_CSP, renderErrorPage } from './console/pages.js';
 import { registerConsoleRoutes } from './console/routes.js';
 import { attachConsoleSockets } from './console/socket.js';
 import { SessionPorts } from './console/session-ports.js';
@@ -22,13 +22,13 @@ import type { ConsoleGrant } from './sessions/grant.js';
 import { SessionActivityBuffer } from './sessions/activity-buffer.js';
 import { scheduleSessionExpiry } from './sessions/expiry-sweep.js';
 import type { SessionLimits } from './sessions/limits.js';
-import { LocalViewers, SESSION_ENDED_CLOSE_CODE } from './sessions/local-viewers.js';
-import { MemorySessionStore } from './sessions/memory-store.js';
+import { GATEWAY_RESTARTING_CLOSE_CODE, LocalViewers, SESSION_ENDED_CLOSE_CODE } from './sessions/local-viewers.js';
 import type { SessionStore } from './sessions/store.js';
 import { scheduleTicketRenewal } from './sessions/ticket-renewal.js';
 import { detached } from './detached.js';
+import { StoreUnavailableError } from './redis/errors.js';
+import { openStores } from './stores.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
-import { MemoryTokenStore } from './tokens/memory-store.js';
 import type { TokenStore } from './tokens/store.js';
 
 /** Where the built browser bundle lives: dist/web beside dist/src. */
@@ -46,6 +46,11 @@ export interface Gateway {
   listen(): Promise<number>;
   /** Stops accepting, lets viewers finish for up to `drainMs`, then ends every session. */
   close(drainMs?: number): Promise<void>;
+}
+
+/** Paths a browser opens: their errors are pages, not JSON. */
+function isPagePath(url: string): boolean {
+  return url.startsWith('/vnc/') || url.startsWith('/console/');
 }
 
 /** Maps the framework's own refusals (size, media type, malformed body) to the control API's error shape. */
@@ -93,7 +98,9 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     reconnectGraceMs: config.reconnect_grace * 1000,
     idleTimeoutMs: config.idle_timeout * 1000,
   };
-  const sessions: SessionStore = new MemorySessionStore(limits);
+  // Its callback uses the metrics made below; tokens expire only once the gateway serves.
+  const stores = openStores(config, limits, log, (count) => metrics.tokensExpired.inc(count));
+  const { sessions, tokens } = stores;
   const viewers = new LocalViewers();
   const sessionLog = log.child('SESSION');
   sessions.onEnded(({ id, reason }) => {
@@ -106,23 +113,24 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   );
   const stopExpiry = scheduleSessionExpiry(sessions, limits, sessionLog);
   const metrics = new GatewayMetrics(sessions);
-  const tokens = new MemoryTokenStore<ConsoleGrant>({
-    maxPending: config.max_pending_tokens,
-    onExpired: (count) => metrics.tokensExpired.inc(count),
-  });
   const clients = new ProxmoxClients({
     timeoutMs: config.proxmox_timeout * 1000,
     caPem: config.proxmox_ca_pem,
     insecure: config.proxmox_tls_insecure,
   });
-  const access = new ConsoleService(clients, sessions, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
+  const access = new ConsoleService(clients, sessions, stores.coordination, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
   const stopTicketRenewal = scheduleTicketRenewal(sessions, access, log.child('PROXMOX'));
 
   // The control API takes multipart, urlencoded and JSON bodies; anything else is a 415.
   app.removeContentTypeParser('text/plain');
   await app.register(fastifyCookie);
   // Only failures are counted (src/security/failure-throttle.ts), never ordinary traffic.
-  await app.register(fastifyRateLimit, { global: false });
+  // With Redis the counts are the cluster's; while Redis is away the throttle steps aside and the
+  // store calls behind it answer 503.
+  await app.register(fastifyRateLimit, {
+    global: false,
+    ...(stores.redis ? { redis: stores.redis.client, nameSpace: `${config.redis_key_prefix}rate-limit:`, skipOnError: true } : {}),
+  });
   await app.register(fastifyFormbody, { bodyLimit: CONTROL_BODY_LIMIT });
   await app.register(fastifyMultipart, {
     limits: { fieldSize: CONTROL_BODY_LIMIT, fields: 32, files: 0, parts: 32, headerPairs: 64 },
@@ -148,6 +156,14 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
 
   const httpLog = log.child('ROUTER');
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof StoreUnavailableError) {
+      httpLog.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error: error.message });
+      reply.code(503).header('retry-after', '5');
+      if (isPagePath(request.url)) {
+        return reply.type('text/html; charset=utf-8').send(renderErrorPage('Console unavailable', 'The console service is briefly unavailable. Please try again in a few seconds.', ASSET_BASE));
+      }
+      return reply.send({ status: 'error', error: 'store_unavailable', message: 'the console service is briefly unavailable; try again in a few seconds' });
+    }
     const apiError = error instanceof ApiError ? error : frameworkError(error);
     if (apiError) return reply.code(apiError.statusCode).send(apiError.body());
     httpLog.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message });
@@ -179,7 +195,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     return origin;
   };
   const servedAt = (sessionId: string) => ports?.servedAt(sessionId) ?? { origin: publicOrigin, port: boundPort };
-  registerControlRoutes(app, { config, log, publicOrigin, servedAt, tokens, sessions, access, metrics });
+  registerControlRoutes(app, { config, log, publicOrigin, servedAt, tokens, sessions, access, metrics, unavailable: () => stores.redis?.unavailable() ?? null });
   registerConsoleRoutes(app, {
     log,
     metrics,
@@ -212,15 +228,19 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       ports?.stopAccepting();
       await viewers.whenEmpty(drainMs);
       stopExpiry();
-      await activity.close();
-      // Sessions live in this process only: they end with it.
-      for (const { id } of await sessions.live()) await sessions.end(id, 'gateway stopping');
-      viewers.closeAll(SESSION_ENDED_CLOSE_CODE, 'session ended');
-      await sessions.close();
+      await activity.close().catch(() => {});
+      if (stores.shared) {
+        // Other replicas carry the sessions on: the pages reconnect through the load balancer.
+        viewers.closeAll(GATEWAY_RESTARTING_CLOSE_CODE, 'gateway restarting');
+      } else {
+        // Sessions live in this process only: they end with it.
+        for (const { id } of await sessions.live()) await sessions.end(id, 'gateway stopping');
+        viewers.closeAll(SESSION_ENDED_CLOSE_CODE, 'session ended');
+      }
       sockets.close();
       await ports?.closeAll();
       await app.close();
-      await tokens.close();
+      await stores.close();
       await clients.close();
     },
   };

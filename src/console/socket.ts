@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { isProxmoxError } from '../proxmox/errors.js';
+import { StoreUnavailableError } from '../redis/errors.js';
 import { LogThrottle } from '../security/log-throttle.js';
 import { detached } from '../detached.js';
 import type { SessionActivityBuffer } from '../sessions/activity-buffer.js';
@@ -147,6 +148,10 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     accept(request, socket, head).catch((error: Error) => {
+      if (error instanceof StoreUnavailableError) {
+        log.warn('websocket refused: the shared store is unreachable', { error: error.message });
+        return refuse(socket, 503, 'Service Unavailable');
+      }
       log.error('websocket upgrade failed', { error: error.message });
       refuse(socket, 500, 'Internal Server Error');
     });

@@ -24,6 +24,8 @@ export interface ControlDeps {
   servedAt(sessionId: string): { origin: string; port: number };
   tokens: TokenStore<ConsoleGrant>;
   sessions: SessionStore;
+  /** Why the gateway cannot serve now (its shared store is unreachable), or null. */
+  unavailable(): string | null;
   access: ConsoleService;
   metrics: GatewayMetrics;
 }
@@ -117,7 +119,12 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     return { status: 'success' };
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Load balancers take a replica whose Redis is away out of rotation until it is back.
+  app.get('/healthz', async (_request, reply) => {
+    const problem = deps.unavailable();
+    if (problem !== null) return reply.code(503).send({ status: 'unavailable', reason: problem });
+    return { status: 'ok' };
+  });
 
   // Counts and timings only, no identifiers: scrapable without the control secret.
   app.get('/metrics', async (_request, reply) =>

@@ -7,7 +7,7 @@ import { checkConsoleAccess, resolveGuest, type ResolvedGuest } from '../proxmox
 import { logInToTerminal, TermLoginRefusedError, TermLoginTimeoutError, type LoggedInTerminal } from '../proxmox/term-login.js';
 import { closeUpstream } from '../proxmox/upstream-socket.js';
 import type { ConsoleGrant, GrantRequest, ProxmoxTarget } from './grant.js';
-import { KeyedLock } from './keyed-lock.js';
+import type { Coordination } from './coordination.js';
 import type { SessionRecord } from './record.js';
 import type { SessionStore } from './store.js';
 
@@ -39,11 +39,10 @@ export interface UpstreamConsole {
  * per browser connection, a grant into an authenticated-to-be console websocket on Proxmox.
  */
 export class ConsoleService {
-  private readonly vncOpenings = new KeyedLock();
-
   constructor(
     private readonly clients: ProxmoxClients,
     private readonly sessions: Pick<SessionStore, 'updateGrant'>,
+    private readonly coordination: Coordination,
     private readonly limits: { maxSessionSeconds: number },
     private readonly log: Logger,
     private readonly ticketRenewAfterMs = TICKET_RENEW_AFTER_MS,
@@ -57,7 +56,10 @@ export class ConsoleService {
   async renewStaleTickets(sessions: Iterable<SessionRecord>): Promise<void> {
     for (const session of sessions) {
       const stale = this.staleTicket(session.grant);
-      if (stale) await this.renewTicket(this.clients.for(session.grant.target), session, stale);
+      // Once per session in the cluster: the replica that claims it renews, the others skip it.
+      if (stale && (await this.coordination.claim(`renew|${session.id}`, this.ticketRenewAfterMs / 2))) {
+        await this.renewTicket(this.clients.for(session.grant.target), session, stale);
+      }
     }
   }
 
@@ -102,7 +104,7 @@ export class ConsoleService {
     // Each vncproxy replaces the guest's VNC password, failing a connection that has not
     // authenticated yet: a guest's consoles are opened one at a time, up to authentication.
     const { hostname, port } = grant.target;
-    const release = await this.vncOpenings.acquire(`${hostname}|${port}|${grant.vmid}`, 3 * this.clients.timeoutMs);
+    const release = await this.coordination.lock(`vncproxy|${hostname}|${port}|${grant.vmid}`, 3 * this.clients.timeoutMs);
     try {
       const ticket = await client.vncproxy(creds, guest.node, guest.type, grant.vmid);
       const ws = await client.openVncWebsocket(creds, guest.node, guest.type, grant.vmid, ticket.port, ticket.ticket, {

@@ -7,6 +7,8 @@ export interface Viewer {
 
 /** WebSocket close code the console page reads as "this session is over, do not reconnect". */
 export const SESSION_ENDED_CLOSE_CODE = 4000;
+/** This replica is stopping, the session is not: the page reconnects (RFC 6455 "service restart"). */
+export const GATEWAY_RESTARTING_CLOSE_CODE = 1012;
 
 /**
  * The viewers whose sockets this process holds, by session. When a session ends, wherever that

@@ -53,7 +53,10 @@ export class MemoryTokenStore<T> implements TokenStore<T> {
   }
 
   async pendingCount(): Promise<number> {
-    return this.entries.size;
+    const now = this.now();
+    let pending = 0;
+    for (const entry of this.entries.values()) if (entry.expiresAt > now) pending++;
+    return pending;
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,7 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
     try {
       await client.connect();
       if ((await client.ping()) === 'PONG') return;

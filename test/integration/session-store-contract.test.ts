@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Cluster, Redis } from 'ioredis';
 import { SecretBox } from '../../src/redis/secret-box.js';
 import type { ConsoleGrant } from '../../src/sessions/grant.js';
 import type { SessionLimits } from '../../src/sessions/limits.js';
@@ -12,8 +11,7 @@ import { sessionState } from '../../src/sessions/record.js';
 import { RedisSessionStore } from '../../src/sessions/redis-store.js';
 import { SessionLimitError, ViewerLimitError, type SessionEnded, type SessionStore } from '../../src/sessions/store.js';
 import { poll } from '../helpers/poll.js';
-import { startRedis } from '../helpers/redis.js';
-import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { startRedisBackend, type RedisBackend } from '../helpers/redis-backend.js';
 
 const LIMITS: SessionLimits = { maxSessions: 3, maxViewersPerSession: 2, reconnectGraceMs: 60_000, idleTimeoutMs: 600_000 };
 const PASSWORD = 'pw-SECRET-4711';
@@ -209,69 +207,37 @@ sessionStoreContract('memory', () => {
 /** The Redis store against a real server or a real 3-master Cluster, two replicas on each. */
 for (const kind of ['standalone', 'cluster'] as const) {
   describe(`Redis session store (${kind})`, () => {
-    let servers: { url: string; nodes: { host: string; port: number }[]; stop(): Promise<void> };
-    const opened: Array<{ store: SessionStore; clients: Array<Redis | Cluster> }> = [];
+    let backend: RedisBackend;
+    const stores: SessionStore[] = [];
     const box = new SecretBox(randomBytes(32));
-    const connect = (offlineQueue: boolean): Redis | Cluster => {
-      const options = { enableOfflineQueue: offlineQueue, maxRetriesPerRequest: offlineQueue ? null : 1 };
-      const client = kind === 'cluster' ? new Cluster(servers.nodes, { ...options, redisOptions: options }) : new Redis(servers.url, options);
-      // Servers stop before the last clients are gone; their reconnect attempts are no test's concern.
-      client.on('error', () => {});
-      return client;
-    };
     const replica = async (limits: SessionLimits, now?: () => number) => {
-      const client = connect(false);
-      const subscriber = connect(true);
-      await new Promise((resolve) => client.once('ready', resolve));
-      const store = new RedisSessionStore({ redis: client, subscriber, box, prefix: 'pvnc-test:', limits, now });
-      opened.push({ store, clients: [client, subscriber] });
+      const store = new RedisSessionStore({ redis: await backend.connect(), subscriber: await backend.connect(true), box, prefix: 'pvnc-test:', limits, now });
+      stores.push(store);
       return store;
-    };
-    /** Every key of every node, with its name. */
-    const eachKey = async (visit: (node: Redis, key: string) => Promise<void>) => {
-      for (const { host, port } of servers.nodes) {
-        const node = new Redis({ host, port });
-        for (const key of await node.keys('*')) await visit(node, key);
-        node.disconnect();
-      }
-    };
-    const flushAll = async () => {
-      for (const { host, port } of servers.nodes) {
-        const node = new Redis({ host, port });
-        await node.flushall();
-        node.disconnect();
-      }
     };
 
     before(async () => {
-      if (kind === 'cluster') servers = await startRedisCluster();
-      else {
-        const single = await startRedis();
-        servers = { url: single.url, nodes: [{ host: '127.0.0.1', port: single.port }], stop: () => single.stop() };
-      }
+      backend = await startRedisBackend(kind);
     });
     after(async () => {
-      for (const { store, clients } of opened) {
-        await store.close();
-        for (const c of clients) c.disconnect();
-      }
-      await servers?.stop();
+      for (const store of stores) await store.close();
+      await backend?.stop();
     });
 
     sessionStoreContract(`redis ${kind}`, () => {
       const clock = new Clock();
-      return { clock, replica: (limits = LIMITS) => replica(limits, clock.now), reset: flushAll };
+      return { clock, replica: (limits = LIMITS) => replica(limits, clock.now), reset: () => backend.flushAll() };
     }, { replicas: true });
 
     it('keeps nothing in Redis that opens a console: no password, ticket or cookie secret, and every key has a TTL', async () => {
-      await flushAll();
+      await backend.flushAll();
       const store = await replica(LIMITS);
       const { record, cookieSecret } = await store.create(grant({ credentials: { kind: 'password', username: 'vncuser@pve', password: PASSWORD } }), 'p');
       const withTicket = await store.create(grant(), 'p');
       await store.join(record.id);
       let dump = '';
       let keys = 0;
-      await eachKey(async (node, key) => {
+      await backend.eachKey(async (node, key) => {
         keys++;
         dump += key + ((await node.dumpBuffer(key))?.toString('latin1') ?? '');
         assert.ok((await node.pttl(key)) > 0, `${key} has a TTL`);

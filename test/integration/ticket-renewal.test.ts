@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/log.js';
 import { ProxmoxClients } from '../../src/proxmox/clients.js';
 import { ProxmoxError } from '../../src/proxmox/errors.js';
 import { ConsoleService } from '../../src/sessions/console-service.js';
+import { LocalCoordination } from '../../src/sessions/coordination.js';
 import { MemorySessionStore } from '../../src/sessions/memory-store.js';
 import type { SessionRecord } from '../../src/sessions/record.js';
 
@@ -26,7 +27,7 @@ describe('Proxmox ticket renewal', () => {
   before(async () => {
     sim = await startSimulator({ host: '127.0.0.2', port: 0, durations: { ticketLifetimeMs: TICKET_LIFETIME_MS } });
     clients = new ProxmoxClients({ timeoutMs: 5_000, caPem: sim.caPem });
-    service = new ConsoleService(clients, store, { maxSessionSeconds: 3_600 }, silentLogger, RENEW_AFTER_MS);
+    service = new ConsoleService(clients, store, new LocalCoordination(), { maxSessionSeconds: 3_600 }, silentLogger, RENEW_AFTER_MS);
   });
   after(async () => {
     await clients?.close();
