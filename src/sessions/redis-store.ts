@@ -156,9 +156,12 @@ export class RedisSessionStore implements SessionStore {
     void options.subscriber.subscribe(this.channel).catch(() => {
       // ioredis subscribes again by itself once the connection is back.
     });
-    this.heartbeat = setInterval(() => void this.renewLease().catch(() => {}), HEARTBEAT_MS);
+    const renew = () => void this.renewLease().catch(() => {});
+    this.heartbeat = setInterval(renew, HEARTBEAT_MS);
     this.heartbeat.unref();
-    void this.renewLease().catch(() => {});
+    // At once when (re)connected: other replicas must count this one's viewers from its first one.
+    this.redis.on('ready', renew);
+    renew();
   }
 
   private key(id: string): string {

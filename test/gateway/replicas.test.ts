@@ -1,0 +1,186 @@
+// Two gateway replicas sharing one real redis-server: any replica serves any link, limits and
+// ends hold across them, a killed replica's console continues on the other, and Redis trouble is
+// a 503, never lost state.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { createToken, freePort, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { poll } from '../helpers/poll.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+/** The origin users see (a load balancer's); each replica is reached at its own address below. */
+const PUBLIC_URL = 'http://console.test:8080';
+
+describe('two gateway replicas sharing Redis', () => {
+  let redis: TestRedis;
+  let sim: Simulator;
+  let a: TestGateway;
+  let b: TestGateway;
+  let env: Record<string, string>;
+  let base: Record<string, string>;
+
+  before(async () => {
+    redis = await startRedis();
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    env = {
+      PROXMOXVNC_REDIS_URL: redis.url,
+      PROXMOXVNC_REDIS_SECRET_KEY: randomBytes(32).toString('hex'),
+      PROXMOXVNC_PUBLIC_URL: PUBLIC_URL,
+      PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '1',
+    };
+    a = await startTestGateway(env, sim.caPem);
+    b = await startTestGateway(env, sim.caPem);
+    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    await sim?.stop();
+    await redis?.stop();
+  });
+
+  /** Where a replica listens: links name the public origin, tests reach each replica itself. */
+  const address = (tg: TestGateway) => `http://127.0.0.1:${(tg.gateway.app.server.address() as { port: number }).port}`;
+  const on = (tg: TestGateway, url: string) => `${address(tg)}${new URL(url).pathname}`;
+  const socketOn = (tg: TestGateway, location: string) => `${on(tg, `${PUBLIC_URL}${location}`).replace('http:', 'ws:')}websocket`;
+
+  const link = async (tg: TestGateway) => {
+    const created = await createToken({ ...tg, origin: address(tg) }, base);
+    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+    return created.body.url as string;
+  };
+
+  const openViewer = async (tg: TestGateway, location: string, cookie: string) => {
+    const opened = await openConsoleSocket(socketOn(tg, location), { origin: PUBLIC_URL, cookie });
+    if (opened.status !== 101) return { status: opened.status };
+    const closed = new Promise<number>((resolve) => opened.ws!.once('close', (code) => resolve(code)));
+    return { status: opened.status, client: opened.client!, ws: opened.ws!, closed };
+  };
+
+  it('serves a link made on one replica on the other: redemption, page and console, then a reconnect on the first', async () => {
+    const url = await link(a);
+    const redeemed = await redeem(on(b, url));
+    assert.equal(redeemed.statusCode, 302, redeemed.body);
+    const page = await request(on(a, `${PUBLIC_URL}${redeemed.location}`), { headers: { cookie: redeemed.cookie! } });
+    assert.equal(page.statusCode, 200);
+    await page.body.dump();
+    const first = await openViewer(b, redeemed.location!, redeemed.cookie!);
+    assert.equal((await first.client!.handshake({})).securityResult, 0);
+    first.client!.typeText('via b');
+    await poll(async () => sim.received(100).text, (t) => t.includes('via b'), 'keys through replica B');
+    first.ws!.close();
+    await first.closed;
+    const again = await poll(() => openViewer(a, redeemed.location!, redeemed.cookie!), (v) => v.status === 101, 'a reconnect on replica A');
+    assert.equal((await again.client!.handshake({})).securityResult, 0);
+    again.ws!.close();
+    assert.equal((await redeem(on(a, url))).statusCode, 404, 'the link was used up on the other replica');
+  });
+
+  it('lets exactly one of 200 concurrent redemptions spread over both replicas win', async () => {
+    const url = await link(b);
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => redeem(on(i % 2 ? a : b, url)).then((r) => r.statusCode)));
+    assert.equal(results.filter((s) => s === 302).length, 1, JSON.stringify(results.filter((s) => s !== 404)));
+  });
+
+  it('holds the viewer limit across replicas, shows the whole cluster in /status, and ends a viewer from the other replica', async () => {
+    const redeemed = await redeem(on(a, await link(a)));
+    const sessionId = redeemed.location!.split('/')[2]!;
+    const viewer = await openViewer(a, redeemed.location!, redeemed.cookie!);
+    assert.equal((await viewer.client!.handshake({})).securityResult, 0);
+    const second = await openViewer(b, redeemed.location!, redeemed.cookie!);
+    assert.equal(await second.closed, 4001, 'max_viewers_per_session 1 holds on the other replica');
+
+    const status = (await (await request(`${on(b, `${PUBLIC_URL}/status`)}`, { headers: { authorization: b.secret } })).body.json()) as {
+      sessions: Array<{ session_id: string; viewers: number; replicas: string[]; status: string }>;
+    };
+    const entry = status.sessions.find((s) => s.session_id === sessionId);
+    assert.equal(entry?.status, 'active');
+    assert.deepEqual(entry?.replicas, [a.gateway.sessions.replicaId]);
+
+    const ended = await request(on(b, `${PUBLIC_URL}/sessions/${sessionId}`), { method: 'DELETE', headers: { authorization: b.secret } });
+    assert.equal(ended.statusCode, 200);
+    await ended.body.dump();
+    assert.equal(await viewer.closed, 4000, 'the viewer on the other replica is told its session ended');
+  });
+
+  it('answers 503 while Redis is away, keeps open consoles relaying, and recovers without a restart', async () => {
+    const redeemed = await redeem(on(a, await link(a)));
+    const viewer = await openViewer(a, redeemed.location!, redeemed.cookie!);
+    assert.equal((await viewer.client!.handshake({})).securityResult, 0);
+    await redis.kill();
+    try {
+      const created = await createToken({ ...a, origin: address(a) }, base);
+      assert.equal(created.statusCode, 503);
+      assert.equal(created.body.error, 'store_unavailable');
+      const health = await request(on(b, `${PUBLIC_URL}/healthz`));
+      assert.equal(health.statusCode, 503);
+      assert.match(String(((await health.body.json()) as { reason: string }).reason), /Redis/);
+      viewer.client!.typeText('while redis is down');
+      await poll(async () => sim.received(100).text, (t) => t.includes('while redis is down'), 'keys while Redis is down');
+    } finally {
+      await redis.restart();
+    }
+    await poll(async () => (await request(on(b, `${PUBLIC_URL}/healthz`))).statusCode, (s) => s === 200, 'ready again', 15_000);
+    const created = await poll(() => createToken({ ...a, origin: address(a) }, base), (c) => c.statusCode === 200, 'a link once Redis is back', 15_000);
+    assert.ok(created.body.token);
+    viewer.ws!.close();
+  });
+
+  it('carries a console on after the replica holding its viewer is killed (SIGKILL), and its unused links still work', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['dist/src/cli.js'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...env,
+        PROXMOXVNC_AUTHORIZATION: b.secret,
+        PROXMOXVNC_ROUTER_IP: '127.0.0.1',
+        PROXMOXVNC_ROUTER_PORT: String(port),
+        PROXMOXVNC_PROXMOX_CA_FILE: await writeCa(sim.caPem),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const doomed = `http://127.0.0.1:${port}`;
+    try {
+      await poll(() => request(`${doomed}/healthz`).then((r) => r.statusCode, () => 0), (s) => s === 200, 'the child replica');
+      const make = async () => {
+        const answer = await request(`${doomed}/create`, { method: 'POST', headers: { authorization: b.secret, 'content-type': 'application/json' }, body: JSON.stringify(base) });
+        return ((await answer.body.json()) as { url: string }).url;
+      };
+      const unused = await make();
+      const redeemed = await redeem(`${doomed}${new URL(await make()).pathname}`);
+      assert.equal(redeemed.statusCode, 302);
+      const ws = `${doomed.replace('http:', 'ws:')}${redeemed.location}websocket`;
+      const opened = await openConsoleSocket(ws, { origin: PUBLIC_URL, cookie: redeemed.cookie! });
+      assert.equal((await opened.client!.handshake({})).securityResult, 0);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      // The page reconnects through the load balancer: here straight to the surviving replica. With
+      // max_viewers_per_session 1 it is refused (4001) until the killed replica's lease lapses.
+      const tryReconnect = async () => {
+        const viewer = await openViewer(b, redeemed.location!, redeemed.cookie!);
+        const ok = viewer.status === 101 && (await viewer.client!.handshake({}).then((r) => r.securityResult === 0, () => false));
+        return ok ? viewer : null;
+      };
+      const reconnected = (await poll(tryReconnect, (v) => v !== null, 'a reconnect on B', 20_000))!;
+      reconnected.client!.typeText('after the kill');
+      await poll(async () => sim.received(100).text, (t) => t.includes('after the kill'), 'keys after the kill');
+      reconnected.ws!.close();
+      assert.equal((await redeem(on(b, unused))).statusCode, 302, 'a link made on the killed replica opens on B');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+async function writeCa(pem: string): Promise<string> {
+  const { mkdtemp, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const file = join(await mkdtemp(join(tmpdir(), 'pvnc-ca-')), 'ca.pem');
+  await writeFile(file, pem);
+  return file;
+}
