@@ -95,6 +95,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     const inState = (state: string) => list.filter((s) => s.state === state).length;
     const ctx = { servedAt: deps.servedAt, now };
     return {
+      replica: sessions.replicaId,
       total_sessions: list.length,
       pending_tokens: pending,
       sessions_created: inState('created'),
