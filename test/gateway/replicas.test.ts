@@ -32,6 +32,8 @@ describe('two gateway replicas sharing Redis', () => {
       PROXMOXVNC_PUBLIC_URL: PUBLIC_URL,
       PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '1',
     };
+    // Only the throttle test sends wrong secrets; the others' right ones are never counted.
+    env.PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES = '4';
     a = await startTestGateway(env, sim.caPem);
     b = await startTestGateway(env, sim.caPem);
     base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
@@ -108,6 +110,10 @@ describe('two gateway replicas sharing Redis', () => {
   });
 
   it('answers 503 while Redis is away, keeps open consoles relaying, and recovers without a restart', async () => {
+    // A failing store call must end only its own request, never the process.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
     const redeemed = await redeem(on(a, await link(a)));
     const viewer = await openViewer(a, redeemed.location!, redeemed.cookie!);
     assert.equal((await viewer.client!.handshake({})).securityResult, 0);
@@ -128,6 +134,8 @@ describe('two gateway replicas sharing Redis', () => {
     const created = await poll(() => createToken({ ...a, origin: address(a) }, base), (c) => c.statusCode === 200, 'a link once Redis is back', 15_000);
     assert.ok(created.body.token);
     viewer.ws!.close();
+    process.off('unhandledRejection', onUnhandled);
+    assert.deepEqual(unhandled, [], 'no unhandled rejection while Redis was away');
   });
 
   it('carries a console on after the replica holding its viewer is killed (SIGKILL), and its unused links still work', async () => {
@@ -173,6 +181,19 @@ describe('two gateway replicas sharing Redis', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  // Last: a throttled address stays refused for the rest of the minute, even with the right secret.
+  it('counts failed control logins per client across replicas', async () => {
+    const attempt = (tg: TestGateway) =>
+      request(on(tg, `${PUBLIC_URL}/status`), { headers: { authorization: 'wrong-secret-wrong-secret-wrong-secret' } }).then(async (r) => {
+        await r.body.dump();
+        return r.statusCode;
+      });
+    const answers = [await attempt(a), await attempt(b), await attempt(a), await attempt(b)];
+    assert.deepEqual(answers, [401, 401, 401, 401]);
+    assert.equal(await attempt(b), 429, 'the fifth failure in the cluster is throttled, on either replica');
+    assert.equal(await attempt(a), 429);
   });
 });
 
