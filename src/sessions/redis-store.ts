@@ -18,15 +18,18 @@ const KEY_MARGIN_MS = 60_000;
 const INDEX_TTL_MS = 8 * 24 * 3600 * 1000;
 const SWEEP_BATCH = 500;
 
-// Each script touches one key only (a session's hash, or the index): Redis Cluster runs a script
-// on the node of its keys, so no script may span two hash tags.
+// Each script touches the keys of one hash tag only (a session's hash, or the index and counter):
+// Redis Cluster runs a script on the node of its keys, so no script may span two hash tags.
 const SCRIPTS = {
+  /** On the index and the creation counter, both under the {sessions} hash tag. */
   reserveSession: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `
       if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
       redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
       redis.call('PEXPIRE', KEYS[1], ARGV[4])
+      redis.call('INCR', KEYS[2])
+      redis.call('PEXPIRE', KEYS[2], ARGV[4])
       return 1`,
   },
   joinViewer: {
@@ -101,7 +104,7 @@ const SCRIPTS = {
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptClient = { [K in ScriptName]: (key: string, ...args: (string | number)[]) => Promise<number> };
+type ScriptClient = { [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<number> };
 
 export interface RedisSessionStoreOptions {
   redis: Redis | Cluster;
@@ -208,7 +211,7 @@ export class RedisSessionStore implements SessionStore {
     const firstCheck = Math.min(expiresAt, now + this.options.limits.reconnectGraceMs);
     const key = this.key(id);
     await storeCall('creating a session', async () => {
-      const reserved = await this.scripts.reserveSession(this.indexKey, this.options.limits.maxSessions, id, firstCheck, INDEX_TTL_MS);
+      const reserved = await this.scripts.reserveSession(this.indexKey, this.createdKey, this.options.limits.maxSessions, id, firstCheck, INDEX_TTL_MS);
       if (reserved !== 1) throw new SessionLimitError(this.options.limits.maxSessions);
       try {
         await this.redis
@@ -228,7 +231,6 @@ export class RedisSessionStore implements SessionStore {
         await this.redis.zrem(this.indexKey, id).catch(() => {});
         throw error;
       }
-      await this.redis.multi().incr(this.createdKey).pexpire(this.createdKey, INDEX_TTL_MS).exec();
     });
     const record: SessionRecord = {
       id,
