@@ -1,7 +1,9 @@
 // `npm run bench:sessions [-- --sessions N]`: the gateway holding many console sessions at once.
 // Memory per connected idle session, round trips while 500 sessions are active (gateway and direct
-// side by side), and how fast tokens are created and redeemed next to the gateway's cheapest route.
+// side by side), and how fast tokens are created and redeemed next to the gateway's cheapest route,
+// with the memory store and with Redis (a real redis-server) side by side.
 // Prints figures, asserts nothing.
+import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +16,7 @@ import { median, percentile, table } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
 import { startGatewayChild, startSimulatorChild } from './servers.js';
 import type { SimChildInfo } from './sim-child.js';
+import { startRedis, type TestRedis } from '../test/helpers/redis.js';
 
 /** Below the 100 console ports of a node, leaving room on pve1 for the probes. */
 const SESSIONS_PER_NODE = 90;
@@ -96,7 +99,21 @@ async function probeRoundTrips(probes: Record<'direct' | 'gateway', BenchRfbConn
   return samples;
 }
 
-async function tokenRates(sim: SimChildInfo, gateway: GatewayChildInfo): Promise<string[][]> {
+interface StoreFigures {
+  healthz: number;
+  created: number;
+  redeemed: number;
+  failures: number;
+  /** Median time of one redemption on its own (ms). */
+  redeemMs: number;
+  /** Median time to open a console: /create with validation, redemption, websocket and RFB handshake (ms). */
+  openMs: number;
+}
+
+const OPEN_SAMPLES = 100;
+const LATENCY_SAMPLES = 300;
+
+async function storeFigures(sim: SimChildInfo, gateway: GatewayChildInfo): Promise<StoreFigures> {
   const dispatcher = new Agent({ connections: REQUEST_CONCURRENCY });
   try {
     const auth = { authorization: gateway.secret };
@@ -105,30 +122,67 @@ async function tokenRates(sim: SimChildInfo, gateway: GatewayChildInfo): Promise
       await answer.body.dump();
       if (answer.statusCode !== 200) throw new Error(`healthz: HTTP ${answer.statusCode}`);
     });
-    const links: string[] = [];
     // validate: false, so no Proxmox round trip is counted.
     const body = JSON.stringify({ hostname: sim.host, port: sim.port, node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass', validate: false });
-    const created = await rate(TOKEN_COUNT, async () => {
+    const createLink = async () => {
       const answer = await request(`${gateway.origin}/create`, { method: 'POST', dispatcher, headers: { ...auth, 'content-type': 'application/json' }, body });
       const json = (await answer.body.json()) as { url?: string };
       if (answer.statusCode !== 200 || !json.url) throw new Error(`create: HTTP ${answer.statusCode}`);
-      links.push(json.url);
-    });
-    const redeemed = await rate(links.length, async (i) => {
-      const answer = await request(links[i]!, { dispatcher });
+      return json.url;
+    };
+    const redeemLink = async (link: string) => {
+      const answer = await request(link, { dispatcher });
       await answer.body.dump();
       if (answer.statusCode !== 302) throw new Error(`redeem: HTTP ${answer.statusCode}`);
-    });
-    const row = (label: string, r: { perSecond: number; failures: string[] }) => [label, r.perSecond.toFixed(0), (r.perSecond / healthz.perSecond).toFixed(2), String(r.failures.length)];
-    return [
-      [`requests per second (${TOKEN_COUNT} each, ${REQUEST_CONCURRENCY} at a time)`, 'per s', 'vs healthz', 'failed'],
-      row('  GET /healthz (baseline)', healthz),
-      row('  POST /create (validate: false)', created),
-      row('  GET /vnc/<token> (redeem)', redeemed),
-    ];
+    };
+    const links: string[] = [];
+    const created = await rate(TOKEN_COUNT, async () => void links.push(await createLink()));
+    const redeemed = await rate(links.length, (i) => redeemLink(links[i]!));
+
+    const single: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const link = await createLink();
+      const started = performance.now();
+      await redeemLink(link);
+      single.push(performance.now() - started);
+    }
+    const opener = gatewayOpener(gateway, sim);
+    const opens: number[] = [];
+    try {
+      for (let i = 0; i < OPEN_SAMPLES; i++) {
+        const started = performance.now();
+        const connection = await BenchRfbConnection.start(await opener.open());
+        opens.push(performance.now() - started);
+        connection.close();
+      }
+    } finally {
+      await opener.close();
+    }
+    return {
+      healthz: healthz.perSecond,
+      created: created.perSecond,
+      redeemed: redeemed.perSecond,
+      failures: healthz.failures.length + created.failures.length + redeemed.failures.length,
+      redeemMs: median(single),
+      openMs: median(opens),
+    };
   } finally {
     await dispatcher.close();
   }
+}
+
+/** The memory store and the Redis store side by side, measured the same way in this run. */
+function storeRows(memory: StoreFigures, redis: StoreFigures): string[][] {
+  const perS = (v: number) => v.toFixed(0);
+  return [
+    [`tokens (${TOKEN_COUNT} each, ${REQUEST_CONCURRENCY} at a time)`, 'memory', 'Redis', 'Redis / memory'],
+    ['  GET /healthz per s (baseline)', perS(memory.healthz), perS(redis.healthz), (redis.healthz / memory.healthz).toFixed(2)],
+    ['  POST /create per s (validate: false)', perS(memory.created), perS(redis.created), (redis.created / memory.created).toFixed(2)],
+    ['  GET /vnc/<token> per s (redeem)', perS(memory.redeemed), perS(redis.redeemed), (redis.redeemed / memory.redeemed).toFixed(2)],
+    [`  one redemption alone, median ms (n=${LATENCY_SAMPLES})`, ms(memory.redeemMs), ms(redis.redeemMs), `+${ms(redis.redeemMs - memory.redeemMs)} ms`],
+    [`  opening a console, median ms (n=${OPEN_SAMPLES})`, ms(memory.openMs), ms(redis.openMs), `+${ms(redis.openMs - memory.openMs)} ms`],
+    ['  failed requests', String(memory.failures), String(redis.failures), ''],
+  ];
 }
 
 async function main(): Promise<void> {
@@ -139,21 +193,19 @@ async function main(): Promise<void> {
   const children: ChildServer<unknown>[] = [];
   const connections: BenchRfbConnection[] = [];
   const openers: ConsoleOpener[] = [];
+  let redis: TestRedis | undefined;
   try {
     const sim = await startSimulatorChild(Math.ceil(sessionCount / SESSIONS_PER_NODE));
     children.push(sim);
     const limits = String(sessionCount + TOKEN_COUNT + 100);
-    const gateway = await startGatewayChild(
-      sim.info.caPem,
-      {
-        PROXMOXVNC_RECONNECT_GRACE: String(RECONNECT_GRACE_SECONDS),
-        PROXMOXVNC_MAX_SESSIONS: limits,
-        PROXMOXVNC_MAX_PENDING_TOKENS: limits,
-        PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
-        PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
-      },
-      ['--expose-gc'],
-    );
+    const gatewaySettings = {
+      PROXMOXVNC_RECONNECT_GRACE: String(RECONNECT_GRACE_SECONDS),
+      PROXMOXVNC_MAX_SESSIONS: limits,
+      PROXMOXVNC_MAX_PENDING_TOKENS: limits,
+      PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
+      PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
+    };
+    const gateway = await startGatewayChild(sim.info.caPem, gatewaySettings, ['--expose-gc']);
     children.push(gateway);
 
     const direct = await directOpener(sim.info);
@@ -188,7 +240,16 @@ async function main(): Promise<void> {
     for (const connection of opened.connections) connection.close();
     await sleep(RECONNECT_GRACE_SECONDS * 1000 + 3_000);
     const ended: ProcessUsage = await gateway.usage(true);
-    const tokenRows = await tokenRates(sim.info, gateway.info);
+    const memoryStore = await storeFigures(sim.info, gateway.info);
+    // The same gateway settings, its tokens and sessions in a real redis-server.
+    redis = await startRedis();
+    const redisGateway = await startGatewayChild(sim.info.caPem, {
+      ...gatewaySettings,
+      PROXMOXVNC_REDIS_URL: redis.url,
+      PROXMOXVNC_REDIS_SECRET_KEY: randomBytes(32).toString('hex'),
+    });
+    children.push(redisGateway);
+    const redisStore = await storeFigures(sim.info, redisGateway.info);
     const cpu = cpus();
     const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
     const added = (samples: Record<'direct' | 'gateway', number[]>, p: (v: number[]) => number) => p(samples.gateway) - p(samples.direct);
@@ -216,18 +277,20 @@ async function main(): Promise<void> {
         ]),
         `  (active: each of ${ACTIVE_SESSIONS} sessions does a round trip every ${ACTIVE_PAUSE_MS} ms; ${backgroundRoundTrips} of them ran meanwhile)`,
         '',
-        table(tokenRows),
+        table(storeRows(memoryStore, redisStore)),
         '',
         'targets (DESIGN.md section 10):',
         `  under ${kib(TARGET_IDLE_SESSION_BYTES)} per connected idle session: ${met(perSession('rss') < TARGET_IDLE_SESSION_BYTES)} (${kib(perSession('rss'))} resident)`,
         `  with ${ACTIVE_SESSIONS} active sessions, added round trip under 0.1 ms median: ${met(added(activeRoundTrips, median) < 0.1)}; under 1 ms p99: ${met(added(activeRoundTrips, p99) < 1)}`,
         `  ${sessionCount} concurrent sessions in one process: ${met(held === sessionCount)}`,
+        `  through Redis at least 2,000 creations and 2,000 redemptions per second: ${met(redisStore.created >= 2000 && redisStore.redeemed >= 2000)}; under 2 ms added to a redemption: ${met(redisStore.redeemMs - memoryStore.redeemMs < 2)}`,
       ].join('\n') + '\n',
     );
   } finally {
     for (const connection of connections) connection.close();
     await Promise.all(openers.map((o) => o.close()));
     for (const child of children.reverse()) await child.stop();
+    await redis?.stop();
   }
 }
 
