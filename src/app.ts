@@ -144,6 +144,14 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   });
 
   const csp = CONSOLE_CSP(config.frame_ancestors);
+  // A link made now would die with this process: the backend should ask another replica.
+  let draining = false;
+  // preHandler: it runs once the body is in, so a request begun before the drain is caught too.
+  app.addHook('preHandler', async (request, reply) => {
+    if (!draining || request.url.split('?')[0] !== '/create') return;
+    return reply.code(503).header('retry-after', '5').send({ status: 'error', error: 'shutting_down', message: 'this gateway is shutting down; try again (another replica, or this one once restarted)' });
+  });
+
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
@@ -223,8 +231,11 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       return boundPort;
     },
     async close(drainMs = 0) {
+      draining = true;
       stopTicketRenewal();
       app.server.close();
+      // Keep-alive connections with nothing to do would hold the process for connectionTimeout.
+      app.server.closeIdleConnections();
       ports?.stopAccepting();
       await viewers.whenEmpty(drainMs);
       stopExpiry();
@@ -238,6 +249,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
         viewers.closeAll(SESSION_ENDED_CLOSE_CODE, 'session ended');
       }
       sockets.close();
+      // Unfinished requests (a slow body) end with the drain, not with their own timeouts.
+      app.server.closeAllConnections();
       await ports?.closeAll();
       await app.close();
       await stores.close();
