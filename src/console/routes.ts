@@ -47,8 +47,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         .send(renderErrorPage('Too many attempts', 'Too many invalid console links were opened from your address. Please wait a minute.', assetBase));
     }
     const { token } = request.params;
-    const grant = TOKEN_PATTERN.test(token) ? await tokens.redeem(token) : null;
-    if (!grant) {
+    const redeemed = TOKEN_PATTERN.test(token) ? await tokens.redeem(token) : null;
+    if (!redeemed) {
       await invalidRedemptions.failed(request);
       metrics.redemptionsInvalid.inc();
       log.info('invalid redemption', { token_prefix: tokenPrefix(token), client: request.ip });
@@ -56,8 +56,10 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     }
     let created: Awaited<ReturnType<SessionStore['create']>>;
     try {
-      created = await sessions.create(grant, tokenPrefix(token));
+      created = await sessions.create(redeemed.grant, tokenPrefix(token));
     } catch (error) {
+      // Not the user's fault: the same link works once there is room.
+      await tokens.restore(token, redeemed);
       if (!(error instanceof SessionLimitError)) throw error;
       log.warn('session limit reached', { token_prefix: tokenPrefix(token) });
       return busy(reply);
@@ -68,11 +70,12 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const origin = deps.openSessionPort ? await deps.openSessionPort(session.id) : '';
     if (origin === null) {
       await sessions.end(session.id, 'no free session port');
+      await tokens.restore(token, redeemed);
       sessionLog.warn('no free port in session_ports', { token_prefix: tokenPrefix(token) });
       return busy(reply);
     }
     metrics.tokensRedeemed.inc();
-    sessionLog.info('token redeemed', { token_prefix: tokenPrefix(token), vmid: grant.vmid });
+    sessionLog.info('token redeemed', { token_prefix: tokenPrefix(token), vmid: redeemed.grant.vmid });
     reply.setCookie(SESSION_COOKIE, cookieSecret, sessionCookieOptions(session.id, cookiePolicy));
     return reply.redirect(`${origin}/console/${session.id}/`, 302);
   });

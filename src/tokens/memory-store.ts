@@ -1,5 +1,5 @@
 import { generateToken } from './token.js';
-import { TokenLimitError, type TokenStore } from './store.js';
+import { TokenLimitError, type Redeemed, type TokenStore } from './store.js';
 
 interface Entry<T> {
   grant: T;
@@ -36,7 +36,7 @@ export class MemoryTokenStore<T> implements TokenStore<T> {
     return { token, expiresAt };
   }
 
-  async redeem(token: string): Promise<T | null> {
+  async redeem(token: string): Promise<Redeemed<T> | null> {
     const entry = this.entries.get(token);
     if (!entry) return null;
     // Deleted before anything awaits, so of concurrent redemptions exactly one sees the entry.
@@ -45,7 +45,11 @@ export class MemoryTokenStore<T> implements TokenStore<T> {
       this.options.onExpired?.(1);
       return null;
     }
-    return entry.grant;
+    return { grant: entry.grant, expiresAt: entry.expiresAt };
+  }
+
+  async restore(token: string, redeemed: Redeemed<T>): Promise<void> {
+    if (redeemed.expiresAt > this.now()) this.entries.set(token, { grant: redeemed.grant, expiresAt: redeemed.expiresAt });
   }
 
   async revoke(token: string): Promise<boolean> {

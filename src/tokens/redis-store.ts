@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { storeCall } from '../redis/errors.js';
 import type { SecretBox } from '../redis/secret-box.js';
-import { TokenLimitError, type TokenStore } from './store.js';
+import { TokenLimitError, type Redeemed, type TokenStore } from './store.js';
 import { generateToken } from './token.js';
 
 /** A token's key outlives its expiry by this much: expiry is judged by `expiresAt`, the TTL only cleans up. */
@@ -17,6 +17,10 @@ const CREATE = `
   redis.call('ZADD', KEYS[1], ARGV[5], ARGV[6])
   if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
   return #expired`;
+const RESTORE = `
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+  return 1`;
 const REDEEM = `
   local value = redis.call('GET', KEYS[2])
   if not value then return false end
@@ -71,7 +75,7 @@ export class RedisTokenStore<T> implements TokenStore<T> {
     return { token, expiresAt };
   }
 
-  async redeem(token: string): Promise<T | null> {
+  async redeem(token: string): Promise<Redeemed<T> | null> {
     const { key, member } = this.names(token);
     const sealed = (await storeCall('redeeming a token', () => this.options.redis.eval(REDEEM, 2, this.indexKey, key, member))) as string | null;
     if (sealed === null) return null;
@@ -86,7 +90,15 @@ export class RedisTokenStore<T> implements TokenStore<T> {
       this.options.onExpired?.(1);
       return null;
     }
-    return stored.grant;
+    return stored;
+  }
+
+  async restore(token: string, redeemed: Redeemed<T>): Promise<void> {
+    const left = redeemed.expiresAt - this.now();
+    if (left <= 0) return;
+    const { key, member } = this.names(token);
+    const sealed = this.options.box.seal(JSON.stringify(redeemed satisfies Stored<T>), key);
+    await storeCall('putting a token back', () => this.options.redis.eval(RESTORE, 2, this.indexKey, key, sealed, left + KEY_MARGIN_MS, redeemed.expiresAt, member));
   }
 
   async revoke(token: string): Promise<boolean> {

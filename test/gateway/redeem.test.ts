@@ -147,3 +147,26 @@ describe('redemption and the session page', () => {
     }
   });
 });
+
+describe('redemption when the gateway is full', () => {
+  it('says the service is busy without using the link up, and the same link works once a session ends', async () => {
+    const sim = await startSimulator({ host: '127.0.0.2', port: 0 });
+    const tg = await startTestGateway({ PROXMOXVNC_MAX_SESSIONS: '1' }, sim.caPem);
+    try {
+      const params = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+      const links = await Promise.all([createToken(tg, params), createToken(tg, params)]).then((all) => all.map((c) => c.body.url as string));
+      const first = await redeem(links[0]!);
+      assert.equal(first.statusCode, 302);
+      const full = await redeem(links[1]!);
+      assert.equal(full.statusCode, 503);
+      assert.match(full.body, /busy/);
+      const ended = await request(`${tg.origin}/sessions/${first.location!.split('/')[2]}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+      assert.equal(ended.statusCode, 200);
+      await ended.body.dump();
+      assert.equal((await redeem(links[1]!)).statusCode, 302, 'the link that met a full gateway opens now');
+    } finally {
+      await tg.stop();
+      await sim.stop();
+    }
+  });
+});

@@ -22,12 +22,13 @@ describe('session_ports', () => {
     await sim?.stop();
   });
 
-  const open = async () => {
+  const link = async () => {
     const created = await createToken(tg, { hostname: '127.0.0.2', port: sim.port, node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass' });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
     assert.ok((created.body.url as string).startsWith(`${tg.origin}/vnc/`), 'links are handed out on the main port');
-    return redeem(created.body.url as string);
+    return created.body.url as string;
   };
+  const open = async () => redeem(await link());
   const portOf = (location: string) => Number(new URL(location).port);
 
   it("serves the session's page and console on its own port, behind the same cookie", async () => {
@@ -65,9 +66,10 @@ describe('session_ports', () => {
     assert.deepEqual([entry?.port, entry?.url], [port, location]);
   });
 
-  it('gives the port back when the session ends, and says the service is busy when none is free', async () => {
+  it('gives the port back when the session ends, and says the service is busy when none is free, keeping the link', async () => {
     // The first test's two sessions hold both ports of the range.
-    const third = await open();
+    const busyLink = await link();
+    const third = await redeem(busyLink);
     assert.equal(third.statusCode, 503);
     assert.match(third.body, /busy/);
     assert.equal(third.cookie, undefined);
@@ -81,7 +83,8 @@ describe('session_ports', () => {
     await ended.body.dump();
     assert.equal(await statusOrErrorCode(`http://127.0.0.1:${ending!.port}/console/${ending!.session_id}/`), 'ECONNREFUSED', 'the port is closed');
 
-    const fourth = await open();
+    // The link that met a full range was not used up: it opens now that a port is free.
+    const fourth = await redeem(busyLink);
     assert.equal(fourth.statusCode, 302);
     assert.equal(portOf(fourth.location!), ending!.port, 'the freed port serves the next session');
   });

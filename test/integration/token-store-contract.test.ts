@@ -42,7 +42,7 @@ function tokenStoreContract(name: string, setup: () => { make: MakeStore; reset(
       assert.ok(token.length >= 43, 'at least 256 bits, base64url');
       assert.equal(expiresAt, t + 60_000);
       assert.equal(await store.pendingCount(), 1);
-      assert.deepEqual(await store.redeem(token), { vmid: 100 });
+      assert.deepEqual(await store.redeem(token), { grant: { vmid: 100 }, expiresAt });
       assert.equal(await store.redeem(token), null);
       assert.equal(await store.redeem(randomBytes(32).toString('base64url')), null);
       assert.equal(await store.pendingCount(), 0);
@@ -65,6 +65,17 @@ function tokenStoreContract(name: string, setup: () => { make: MakeStore; reset(
       assert.equal(await store.pendingCount(), 0);
       await store.create({ vmid: 4 }, 1_000);
       assert.ok(expired >= 1, `expired counted: ${expired}`);
+    });
+
+    it('puts a redeemed token back until its own expiry, once', async () => {
+      const store = await make();
+      const { token } = await store.create({ vmid: 6 }, 1_000);
+      const redeemed = (await store.redeem(token))!;
+      await store.restore(token, redeemed);
+      assert.deepEqual(await store.redeem(token), redeemed, 'the same link works again');
+      t += 1_000;
+      await store.restore(token, redeemed);
+      assert.equal(await store.redeem(token), null, 'not past its expiry');
     });
 
     it('revokes a pending token', async () => {
@@ -119,7 +130,7 @@ for (const kind of ['standalone', 'cluster'] as const) {
         await assert.rejects(store.redeem(randomBytes(32).toString('base64url')), StoreUnavailableError);
         await backend.server!.restart();
         const created = await poll(() => store.create({ vmid: 2 }, 60_000).catch(() => null), (r) => r !== null, 'a token after Redis came back', 10_000);
-        assert.deepEqual(await store.redeem(created!.token), { vmid: 2 });
+        assert.deepEqual((await store.redeem(created!.token))?.grant, { vmid: 2 });
       });
     }
   });
