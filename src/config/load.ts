@@ -126,6 +126,9 @@ function configWarnings(config: Config): string[] {
   if (config.proxmox_tls_insecure) {
     warnings.push('proxmox_tls_insecure is on: TLS certificates of Proxmox hosts are NOT verified');
   }
+  if (config.proxmox_hosts_allowed.length === 0) {
+    warnings.push('proxmox_hosts_allowed is empty: the backend may point the gateway at any host and port (list your Proxmox hosts or their CIDR ranges)');
+  }
   if (publicOriginIsGuessed(config)) {
     warnings.push(`no public_url, public_host or public_ip: console URLs will use ${publicOrigin(config)}`);
   }

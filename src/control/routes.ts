@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { tokenPrefix, type Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { ProxmoxError } from '../proxmox/errors.js';
+import { networkErrorDetail } from '../proxmox/tls.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
@@ -64,7 +65,12 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     } catch (error) {
       if (error instanceof ProxmoxError) {
         metrics.proxmoxErrors.labels(error.code).inc();
-        log.warn('console check failed', { vmid: params.vmid, node: params.node, code: error.code });
+        log.warn('console check failed', {
+          vmid: params.vmid,
+          node: params.node,
+          code: error.code,
+          ...(error.cause !== undefined ? { detail: networkErrorDetail(error.cause) } : {}),
+        });
         throw new ApiError(error.httpStatus, error.code, error.message);
       }
       throw error;

@@ -182,22 +182,13 @@ const TLS_ERROR_CODES = new Set([
   'PATH_LENGTH_EXCEEDED',
 ]);
 
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'EAI_NONAME',
-  'EPIPE',
-  'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
+/** What OpenSSL says when the peer answered, but not with TLS (an HTTP or SSH port, say). */
+const NOT_TLS_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'EPROTO']);
+
+/** Why a connection failed, for the gateway's own log only: the codes of the cause chain. */
+export function networkErrorDetail(err: unknown): string {
+  return errorCodes(err).join(' ') || (err instanceof Error ? err.message : String(err));
+}
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -220,6 +211,10 @@ export function networkErrorToProxmox(err: unknown, target: TlsTarget): ProxmoxE
   if (codes.includes('ERR_PROXMOX_FINGERPRINT_MISMATCH')) {
     return new ProxmoxError('tls_verification_failed', `The certificate of Proxmox at ${where} does not match the pinned fingerprint.`, { cause: err });
   }
+  // A port that does not speak TLS answers like a closed one: the backend must not learn which
+  // ports of a host are open from the difference (the gateway's log has the detail).
+  const unreachable = () => new ProxmoxError('proxmox_unreachable', `Proxmox at ${where} could not be reached.`, { cause: err });
+  if (codes.some((c) => NOT_TLS_CODES.has(c))) return unreachable();
   if (codes.some((c) => TLS_ERROR_CODES.has(c) || c.startsWith('ERR_SSL_') || c.startsWith('ERR_TLS_'))) {
     return new ProxmoxError(
       'tls_verification_failed',
@@ -230,8 +225,5 @@ export function networkErrorToProxmox(err: unknown, target: TlsTarget): ProxmoxE
   if (codes.some((c) => TIMEOUT_CODES.has(c))) {
     return new ProxmoxError('proxmox_timeout', `Proxmox at ${where} did not answer in time.`, { cause: err });
   }
-  if (codes.some((c) => UNREACHABLE_CODES.has(c))) {
-    return new ProxmoxError('proxmox_unreachable', `Proxmox at ${where} could not be reached (${codes[0]}).`, { cause: err });
-  }
-  return new ProxmoxError('proxmox_unreachable', `Connecting to Proxmox at ${where} failed.`, { cause: err });
+  return unreachable();
 }

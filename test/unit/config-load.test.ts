@@ -105,6 +105,7 @@ describe('defaults', () => {
         router_ip: '0.0.0.0',
         router_port: 9999,
         novnc_path: './internal/vnc/novnc',
+        proxmox_hosts_allowed: ['203.0.113.0/24'],
       }),
     });
     assert.equal(config.logging_level, 'error');
@@ -344,12 +345,19 @@ describe('warnings', () => {
   });
 
   it('warns that TLS verification to Proxmox is off', () => {
-    const { warnings } = loaded({ env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_PROXMOX_TLS_INSECURE: '1', PROXMOXVNC_PUBLIC_HOST: 'gw.example.com' } });
+    const { warnings } = loaded({
+      env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_PROXMOX_TLS_INSECURE: '1', PROXMOXVNC_PUBLIC_HOST: 'gw.example.com', PROXMOXVNC_PROXMOX_HOSTS_ALLOWED: '10.0.0.0/24' },
+    });
     assert.deepEqual(warnings, ['proxmox_tls_insecure is on: TLS certificates of Proxmox hosts are NOT verified']);
   });
 
   it('warns when console URLs can only guess the public address', () => {
-    const { warnings } = loaded({ env: { PROXMOXVNC_AUTHORIZATION: SECRET } });
+    const { warnings } = loaded({ env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_PROXMOX_HOSTS_ALLOWED: 'pve.example.com' } });
     assert.deepEqual(warnings, ['no public_url, public_host or public_ip: console URLs will use http://localhost:9999']);
+  });
+
+  it('warns when the backend may aim the gateway at any host', () => {
+    const { warnings } = loaded({ env: { PROXMOXVNC_AUTHORIZATION: SECRET, PROXMOXVNC_PUBLIC_HOST: 'gw.example.com' } });
+    assert.deepEqual(warnings, ['proxmox_hosts_allowed is empty: the backend may point the gateway at any host and port (list your Proxmox hosts or their CIDR ranges)']);
   });
 });

@@ -49,7 +49,7 @@ test('network errors map to stable codes, also when wrapped as a cause', () => {
     [sysError('DEPTH_ZERO_SELF_SIGNED_CERT'), 'tls_verification_failed'],
     [sysError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'tls_verification_failed'],
     [sysError('ERR_TLS_CERT_ALTNAME_INVALID'), 'tls_verification_failed'],
-    [sysError('ERR_SSL_WRONG_VERSION_NUMBER'), 'tls_verification_failed'],
+    [sysError('ERR_SSL_WRONG_VERSION_NUMBER'), 'proxmox_unreachable'],
     [new TypeError('fetch failed', { cause: sysError('ECONNREFUSED') }), 'proxmox_unreachable'],
     [new Error('outer', { cause: sysError('CERT_HAS_EXPIRED') }), 'tls_verification_failed'],
     [new Error('no code at all'), 'proxmox_unreachable'],
@@ -60,6 +60,11 @@ test('network errors map to stable codes, also when wrapped as a cause', () => {
     assert.equal(mapped.httpStatus, code === 'proxmox_timeout' ? 504 : 502);
     assert.match(mapped.message, /192\.0\.2\.10:8006/);
   }
+  // Refused and not-TLS read the same to the backend: no port scan through /create.
+  const refused = networkErrorToProxmox(sysError('ECONNREFUSED'), target);
+  const notTls = networkErrorToProxmox(new TypeError('fetch failed', { cause: sysError('ERR_SSL_WRONG_VERSION_NUMBER') }), target);
+  assert.deepEqual([notTls.code, notTls.message], [refused.code, refused.message]);
+  assert.doesNotMatch(refused.message, /ECONNREFUSED/);
   const already = new ProxmoxError('guest_not_found', 'x');
   assert.equal(networkErrorToProxmox(already, target), already);
 });
