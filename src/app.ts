@@ -71,7 +71,9 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     ...(https ? { https } : {}),
     logger: false,
     bodyLimit: CONTROL_BODY_LIMIT,
-    trustProxy: config.trust_proxy,
+    // `true` trusts one hop, the proxy in front: its X-Forwarded-For entry (the right-most) is the
+    // client. Believing the left-most would let any client name its own address to the throttles.
+    trustProxy: config.trust_proxy === true ? (_address: string, hop: number) => hop < 1 : config.trust_proxy,
     // Slow or stalled clients must not hold sockets forever (websockets are not affected).
     requestTimeout: 30_000,
     connectionTimeout: 60_000,

@@ -186,6 +186,7 @@ export const CONFIG_FIELDS = {
   redis_secret_key_previous: field('string', secretKey.optional()),
   redis_cluster: field('boolean', bool(false)),
   rate_limit_auth_failures: field('number', integer(1, 1_000_000, 10)),
+  control_allowed_from: field('list', list(addressOrCidr)),
   rate_limit_redemptions: field('number', integer(1, 1_000_000, 30)),
   drain_time: field('number', seconds('zero allowed', 3600, 10)),
   clipboard_max_bytes: field('number', integer(0, 1024 * 1024, 64 * 1024)),

@@ -4,6 +4,7 @@ import { tokenPrefix, type Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { ProxmoxError } from '../proxmox/errors.js';
 import { networkErrorDetail } from '../proxmox/tls.js';
+import { addressMatcher } from '../security/address-list.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
@@ -41,7 +42,14 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   const parseCreateParams = createParamsParser({ maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration });
 
   const authFailures = createFailureThrottle(app, 'auth', config.rate_limit_auth_failures);
+  // The backend's own addresses: whoever shares them cannot lock the backend out with wrong secrets.
+  const exempt = addressMatcher(config.control_allowed_from);
   const requireSecret = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (exempt(request.ip)) {
+      if (secretMatches(request.headers.authorization)) return;
+      log.warn('control API authentication failed', { client: request.ip });
+      throw UNAUTHORIZED;
+    }
     const wait = await authFailures.retryAfter(request);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
