@@ -19,14 +19,14 @@ const HOST = '127.0.0.1';
 /** `http://host:port` to nginx's `host:port`; anything else would be a mistake in a test. */
 function upstreamAddress(upstream: string): string {
   const url = new URL(upstream);
-  if (url.protocol !== 'http:' || !url.port || (url.pathname !== '/' && url.pathname !== '') || url.search) {
+  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search) {
     throw new Error(`startNginx wants upstreams like http://127.0.0.1:PORT, got ${upstream}`);
   }
   return url.host;
 }
 
-function config(dir: string, port: number, upstreams: string[]): string {
-  const servers = upstreams.map((upstream) => `    server ${upstreamAddress(upstream)} max_fails=1 fail_timeout=2s;`).join('\n');
+function config(dir: string, port: number, addresses: string[]): string {
+  const servers = addresses.map((address) => `    server ${address} max_fails=1 fail_timeout=2s;`).join('\n');
   return `# Written by test/helpers/nginx.ts for one test run.
 # Root runs the tests; without this the workers run as nobody and cannot use the temp paths.
 user root;
@@ -101,10 +101,11 @@ function accepts(port: number): Promise<boolean> {
 export async function startNginx(upstreams: string[], requestedPort?: number): Promise<TestNginx> {
   const bin = requireExecutable('nginx', 'nginx-light');
   if (upstreams.length === 0) throw new Error('startNginx needs at least one upstream');
+  const addresses = upstreams.map(upstreamAddress);
   const dir = await mkdtemp(join(tmpdir(), 'pvnc-nginx-'));
   const port = requestedPort ?? (await freePort(HOST));
   const confFile = join(dir, 'nginx.conf');
-  await writeFile(confFile, config(dir, port, upstreams));
+  await writeFile(confFile, config(dir, port, addresses));
 
   // -e: before reading the config nginx opens its built-in error log, outside the directory.
   // detached: its own process group, so SIGKILL reaches the worker too, not only the master.
