@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { originWithPort, publicOrigin as derivePublicOrigin } from './config/index.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
@@ -48,6 +49,25 @@ export interface Gateway {
   close(drainMs?: number): Promise<void>;
 }
 
+/**
+ * A request Node's parser refused before fastify saw it (headers too large, malformed): answered
+ * in the API's error shape, and the connection closed, since its stream cannot be trusted.
+ */
+function refuseMalformedRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify(
+    tooLarge
+      ? { status: 'error', error: 'headers_too_large', message: 'the request line and headers are larger than allowed' }
+      : { status: 'error', error: 'invalid_request', message: 'the request could not be parsed' },
+  );
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+}
+
 /** Paths a browser opens: their errors are pages, not JSON. */
 function isPagePath(url: string): boolean {
   return url.startsWith('/vnc/') || url.startsWith('/console/');
@@ -79,6 +99,11 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     connectionTimeout: 60_000,
     keepAliveTimeout: 5_000,
     return503OnClosing: true,
+    // Fastify's own refusals echo the URL in a shape of their own: the API's shape, and no echo.
+    frameworkErrors: (_error, _request, reply) => {
+      void (reply as unknown as FastifyReply).code(400).send({ status: 'error', error: 'invalid_request', message: 'the request URL is not valid' });
+    },
+    clientErrorHandler: (error, socket) => refuseMalformedRequest(error, socket),
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = 15_000;
 

@@ -61,7 +61,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     throw UNAUTHORIZED;
   };
 
-  app.post('/create', { preHandler: requireSecret }, async (request) => {
+  app.post('/create', { onRequest: requireSecret }, async (request) => {
     const params = parseCreateParams(await readCreateBody(request));
     if (params instanceof ApiError) throw params;
     if (!(await hostAllowed(params.hostname))) {
@@ -103,7 +103,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     },
   });
 
-  app.get('/status', { preHandler: requireSecret }, async () => {
+  app.get('/status', { onRequest: requireSecret }, async () => {
     const now = Date.now();
     const [list, pending, totalCreated] = await Promise.all([sessions.list(), tokens.pendingCount(), sessions.createdTotal()]);
     const inState = (state: string) => list.filter((s) => s.state === state).length;
@@ -120,14 +120,14 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     };
   });
 
-  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireSecret }, async (request) => {
+  app.delete<{ Params: { id: string } }>('/sessions/:id', { onRequest: requireSecret }, async (request) => {
     const ended = TOKEN_PATTERN.test(request.params.id) && (await sessions.end(request.params.id, 'ended by the backend'));
     if (!ended) throw new ApiError(404, 'session_not_found', 'no such session');
     log.child('CONTROL', { session: request.params.id }).info('session ended by the backend');
     return { status: 'success' };
   });
 
-  app.delete<{ Params: { token: string } }>('/tokens/:token', { preHandler: requireSecret }, async (request) => {
+  app.delete<{ Params: { token: string } }>('/tokens/:token', { onRequest: requireSecret }, async (request) => {
     const revoked = TOKEN_PATTERN.test(request.params.token) && (await tokens.revoke(request.params.token));
     if (!revoked) throw new ApiError(404, 'token_not_found', 'no such pending token');
     log.info('token revoked', { token_prefix: tokenPrefix(request.params.token) });

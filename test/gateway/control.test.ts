@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { FormData, request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
@@ -112,6 +113,39 @@ describe('control API', () => {
       assert.match(answer.error, /^invalid_(request|params)$/);
     }
     assert.equal((await createToken(tg, base)).statusCode, 200, 'the gateway still serves');
+  });
+
+  it("answers the framework's own refusals in the API's shape, without echoing the URL (issue 12, finding 9)", async () => {
+    const port = Number(new URL(tg.origin).port);
+    const raw = (text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', () => resolve(answer));
+        socket.write(text);
+        setTimeout(() => socket.destroy(), 1_000);
+      });
+    const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+    const badUrl = await raw('GET /console/%E0%A4%A/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(badUrl, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(bodyOf(badUrl), { status: 'error', error: 'invalid_request', message: 'the request URL is not valid' });
+    for (const tooLarge of [`GET /${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]) {
+      const answer = await raw(tooLarge);
+      assert.match(answer, /^HTTP\/1\.1 431 /);
+      assert.equal(bodyOf(answer).error, 'headers_too_large');
+      assert.doesNotMatch(answer, /aaaa/);
+    }
+  });
+
+  it('authenticates before it parses a body: an empty JSON body without the secret gets 401', async () => {
+    const answer = await request(`${tg.origin}/sessions/${'A'.repeat(22)}`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '' });
+    assert.equal(answer.statusCode, 401);
+    assert.equal(((await answer.body.json()) as { error: string }).error, 'unauthorized');
+    const broken = await post({ 'content-type': 'application/json' }, '{not json');
+    assert.equal(broken.statusCode, 401, 'a broken body is not even read without the secret');
+    await broken.body.dump();
   });
 
   it('answers 413 for bodies over 64 KiB, 415 for other media types, 405 for other methods', async () => {
