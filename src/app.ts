@@ -219,6 +219,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     handshakeTimeoutMs: config.proxmox_timeout * 1000,
     clipboardMaxBytes: config.clipboard_max_bytes,
     browserMessagesPerSecond: config.browser_messages_per_second,
+    servesHere: (localPort: number | undefined, sessionId: string) => servesHere(localPort, sessionId),
   };
   // A session ended while its port was being opened must not keep the port.
   const openSessionPort = async (pool: SessionPorts, sessionId: string): Promise<string | null> => {
@@ -230,6 +231,11 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     return origin;
   };
   const servedAt = (sessionId: string) => ports?.servedAt(sessionId) ?? { origin: publicOrigin, port: boundPort };
+  // A session with a port of its own is served there only: not on the main port, nor on another session's.
+  const servesHere = (localPort: number | undefined, sessionId: string) => {
+    const own = ports?.servedAt(sessionId);
+    return own === undefined ? localPort === boundPort || ports === null : own.port === localPort;
+  };
   registerControlRoutes(app, { config, log, publicOrigin, servedAt, tokens, sessions, access, metrics, unavailable: () => stores.redis?.unavailable() ?? null });
   registerConsoleRoutes(app, {
     log,
@@ -240,6 +246,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     assetBase: ASSET_BASE,
     // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
     cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
+    servesHere,
     ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
   });
   const sockets = attachConsoleSockets(app.server, { ...consoleSocketDeps, allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]) });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenPrefix, type Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
@@ -21,6 +21,8 @@ export interface ConsoleRouteDeps {
   assetBase: string;
   /** With `session_ports`: opens the session's own port and gives its origin (null: none free). */
   openSessionPort?(sessionId: string): Promise<string | null>;
+  /** Whether a request that came in on `localPort` may reach the session (session_ports: only on its own). */
+  servesHere(localPort: number | undefined, sessionId: string): boolean;
 }
 
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
@@ -80,11 +82,11 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     return reply.redirect(`${origin}/console/${session.id}/`, 302);
   });
 
-  const authenticated = async (id: string, cookies: Record<string, string | undefined>) =>
-    TOKEN_PATTERN.test(id) ? sessions.authenticate(id, cookies[SESSION_COOKIE]) : null;
+  const authenticated = async (request: FastifyRequest, id: string) =>
+    TOKEN_PATTERN.test(id) && deps.servesHere(request.socket.localPort, id) ? sessions.authenticate(id, request.cookies[SESSION_COOKIE]) : null;
 
   app.get<{ Params: { id: string } }>('/console/:id/', async (request, reply) => {
-    const session = await authenticated(request.params.id, request.cookies);
+    const session = await authenticated(request, request.params.id);
     if (!session) {
       return reply
         .code(403)
@@ -106,7 +108,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   );
 
   app.get<{ Params: { id: string } }>('/console/:id/state', async (request, reply) => {
-    const session = await authenticated(request.params.id, request.cookies);
+    const session = await authenticated(request, request.params.id);
     if (!session) return reply.code(404).send({ state: 'ended' });
     return { state: sessionState(session), title: sessionTitle(session) };
   });

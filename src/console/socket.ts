@@ -40,6 +40,8 @@ export interface ConsoleSocketDeps {
   clipboardMaxBytes: number;
   /** Websocket messages a browser may send per second before it is cut off (1008). */
   browserMessagesPerSecond: number;
+  /** Whether a connection that came in on `localPort` may reach the session (session_ports: only on its own). */
+  servesHere(localPort: number | undefined, sessionId: string): boolean;
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {
@@ -54,7 +56,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
 
   const accept = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const id = SOCKET_PATH.exec(request.url ?? '')?.[1];
-    if (id === undefined || !TOKEN_PATTERN.test(id)) return refuse(socket, 404, 'Not Found');
+    if (id === undefined || !TOKEN_PATTERN.test(id) || !deps.servesHere(request.socket.localPort, id)) return refuse(socket, 404, 'Not Found');
     const origin = request.headers.origin;
     if (origin === undefined || !deps.allowedOrigins.has(origin)) {
       const client = request.socket.remoteAddress ?? '';

@@ -58,6 +58,16 @@ describe('session_ports', () => {
       assert.equal(await statusOrErrorCode(`${origin}${path}`, { authorization: tg.secret, cookie: other.cookie! }), 404, path);
     }
     assert.equal(await statusOrErrorCode(`${origin}/assets/vnc.js`), 200, 'the page assets');
+    // Nor another session's websocket on this port, nor this session's page or websocket on the main port.
+    const otherPath = new URL(other.location!).pathname;
+    assert.equal((await openConsoleSocket(`${origin.replace('http:', 'ws:')}${otherPath}websocket`, { origin, cookie: other.cookie! })).status, 404, "another session's websocket");
+    const sessionPath = new URL(location!).pathname;
+    assert.equal(await statusOrErrorCode(`${tg.origin}${sessionPath}`, { cookie: cookie! }), 403, 'its page on the main port');
+    assert.equal(
+      (await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${sessionPath}websocket`, { origin: tg.origin, cookie: cookie! })).status,
+      404,
+      'its websocket on the main port',
+    );
 
     const status = (await (await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } })).body.json()) as {
       sessions: { session_id: string; port: number; url: string }[];
