@@ -29,6 +29,7 @@ import { scheduleTicketRenewal } from './sessions/ticket-renewal.js';
 import { detached } from './detached.js';
 import { StoreUnavailableError } from './redis/errors.js';
 import { openStores } from './stores.js';
+import { limitConnections } from './security/connection-limits.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { TokenStore } from './tokens/store.js';
 
@@ -106,6 +107,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     clientErrorHandler: (error, socket) => refuseMalformedRequest(error, socket),
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = 15_000;
+  // Behind proxies every client shares a proxy's address: there only the total is capped.
+  limitConnections(app.server, { maxTotal: config.max_connections, maxPerAddress: config.trust_proxy === false ? config.max_connections_per_address : 0 }, log.child('ROUTER'));
 
   // Its callbacks use what is set up below; they run only once the gateway serves.
   const ports = config.session_ports

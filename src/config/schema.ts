@@ -189,6 +189,8 @@ export const CONFIG_FIELDS = {
   control_allowed_from: field('list', list(addressOrCidr)),
   rate_limit_redemptions: field('number', integer(1, 1_000_000, 30)),
   drain_time: field('number', seconds('zero allowed', 3600, 10)),
+  max_connections: field('number', integer(10, 1_000_000, 8000)),
+  max_connections_per_address: field('number', integer(0, 1_000_000, 256)),
   clipboard_max_bytes: field('number', integer(0, 1024 * 1024, 64 * 1024)),
   browser_messages_per_second: field('number', integer(10, 1_000_000, 1000)),
   session_ports: field(

@@ -44,8 +44,9 @@ export interface ConsoleSocketDeps {
   servesHere(localPort: number | undefined, sessionId: string): boolean;
 }
 
+/** Answers a refused upgrade and closes the socket: nothing more is read from it. */
 function refuse(socket: Duplex, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
 }
 
 /** The console websocket: only for the browser holding the session's cookie, from an allowed origin. */
