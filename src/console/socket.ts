@@ -25,6 +25,8 @@ const MAX_BROWSER_MESSAGE = 256 * 1024;
 const SOCKET_PATH = /^\/console\/([^/?#]+)\/websocket(?:\?.*)?$/;
 /** Close code the page reads as "too many viewers": do not retry in a loop. */
 export const VIEWER_LIMIT_CLOSE_CODE = 4001;
+/** RFC 6455 "try again later": nothing is wrong with the session, the gateway could not check it now. */
+const TRY_AGAIN_LATER_CLOSE_CODE = 1013;
 
 export interface ConsoleSocketDeps {
   log: Logger;
@@ -81,9 +83,14 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     try {
       joined = await deps.sessions.join(session.id);
     } catch (error) {
-      if (!(error instanceof ViewerLimitError)) throw error;
-      sessionLog.warn('viewer refused', { reason: error.message });
-      ws.close(VIEWER_LIMIT_CLOSE_CODE, 'too many viewers');
+      if (error instanceof ViewerLimitError) {
+        sessionLog.warn('viewer refused', { reason: error.message });
+        ws.close(VIEWER_LIMIT_CLOSE_CODE, 'too many viewers');
+        return;
+      }
+      // The store could not be asked (Redis away): the page reconnects once it can.
+      sessionLog.warn('viewer refused: the session store failed', { error: error instanceof Error ? error.message : String(error) });
+      ws.close(TRY_AGAIN_LATER_CLOSE_CODE, 'try again later');
       return;
     }
     if (!joined) {

@@ -36,6 +36,8 @@ describe('two gateway replicas sharing Redis', () => {
     env.PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES = '4';
     a = await startTestGateway(env, sim.caPem);
     b = await startTestGateway(env, sim.caPem);
+    // As a load balancer does: a replica gets traffic once /healthz says it is ready (Redis connected).
+    for (const tg of [a, b]) await poll(() => request(`${address(tg)}/healthz`).then((r) => (r.body.dump(), r.statusCode)), (s) => s === 200, 'a ready replica');
     base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
   });
   after(async () => {

@@ -1,9 +1,10 @@
 /**
  * How an operation's CPU cost grows with its input: the ratio of CPU time (user + system) for
  * input 2N against input N. Linear code gives about 2, quadratic about 4. CPU time, not wall
- * time, and the median of several trials, so a busy machine shifts both sides alike.
+ * time, and each side's fastest of several trials: an interruption (a GC, another process) only
+ * ever adds time, so the fastest trial is the truest.
  */
-export function growthRatio(run: (size: number) => void, size: number, { trials = 3, minCpuMs = 25 } = {}): number {
+export function growthRatio(run: (size: number) => void, size: number, { trials = 5, minCpuMs = 25 } = {}): number {
   const cpuMs = (fn: () => void): number => {
     const before = process.cpuUsage();
     fn();
@@ -17,14 +18,13 @@ export function growthRatio(run: (size: number) => void, size: number, { trials 
   const times = (n: number) => cpuMs(() => {
     for (let i = 0; i < repeats; i++) run(n);
   });
-  const ratios: number[] = [];
+  let small = Infinity;
+  let large = Infinity;
   for (let i = 0; i < trials; i++) {
-    const small = times(size);
-    const large = times(2 * size);
-    ratios.push(large / Math.max(small, 0.001));
+    small = Math.min(small, times(size));
+    large = Math.min(large, times(2 * size));
   }
-  ratios.sort((a, b) => a - b);
-  return ratios[Math.floor(ratios.length / 2)]!;
+  return large / Math.max(small, 0.001);
 }
 
 /** Above this, growth is worse than linear: quadratic code measures about 4. */
