@@ -46,7 +46,10 @@ export interface Gateway {
   readonly viewers: LocalViewers;
   /** Starts listening; resolves to the bound port. */
   listen(): Promise<number>;
-  /** Stops accepting, lets viewers finish for up to `drainMs`, then ends every session. */
+  /**
+   * Stops accepting, lets viewers finish for up to `drainMs`, then closes them: ending every
+   * session in memory, or, with Redis, leaving the sessions to the other replicas.
+   */
   close(drainMs?: number): Promise<void>;
 }
 

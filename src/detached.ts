@@ -13,3 +13,18 @@ export function detached(log: Logger, what: string, work: () => Promise<unknown>
   }
   started.catch((error: unknown) => log.error(`${what} failed`, { error: error instanceof Error ? error.message : String(error) }));
 }
+
+/**
+ * `work` every `ms`, never two runs at once (a slow store must not pile sweeps up), each run
+ * detached. Returns the function that stops it.
+ */
+export function repeatDetached(log: Logger, what: string, ms: number, work: () => Promise<unknown>): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    detached(log, what, () => work().finally(() => (running = false)));
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}

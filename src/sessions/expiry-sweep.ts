@@ -1,4 +1,4 @@
-import { detached } from '../detached.js';
+import { repeatDetached } from '../detached.js';
 import type { Logger } from '../log.js';
 import type { SessionLimits } from './limits.js';
 import type { SessionStore } from './store.js';
@@ -14,12 +14,5 @@ export function expiryInterval(limits: SessionLimits): number {
 
 /** Ends sessions whose time is up, judged from the shared record; returns the function that stops it. */
 export function scheduleSessionExpiry(store: SessionStore, limits: SessionLimits, log: Logger): () => void {
-  let sweeping = false;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    detached(log, 'session expiry sweep', () => store.endDue().finally(() => (sweeping = false)));
-  }, expiryInterval(limits));
-  timer.unref();
-  return () => clearInterval(timer);
+  return repeatDetached(log, 'session expiry sweep', expiryInterval(limits), () => store.endDue());
 }

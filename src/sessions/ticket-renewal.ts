@@ -1,3 +1,4 @@
+import { repeatDetached } from '../detached.js';
 import type { Logger } from '../log.js';
 import type { ConsoleService } from './console-service.js';
 import type { SessionStore } from './store.js';
@@ -10,15 +11,5 @@ const SWEEP_EVERY_MS = 5 * 60 * 1000;
  * one when its viewer reconnects. Returns the function that stops it.
  */
 export function scheduleTicketRenewal(sessions: SessionStore, service: ConsoleService, log: Logger): () => void {
-  let sweeping = false;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sessions
-      .live()
-      .then((live) => service.renewStaleTickets(live))
-      .catch((err: unknown) => log.error('ticket renewal sweep failed', { error: err instanceof Error ? err.message : String(err) }))
-      .finally(() => (sweeping = false));
-  }, SWEEP_EVERY_MS).unref();
-  return () => clearInterval(timer);
+  return repeatDetached(log, 'ticket renewal sweep', SWEEP_EVERY_MS, async () => service.renewStaleTickets(await sessions.live()));
 }
