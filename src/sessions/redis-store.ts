@@ -138,6 +138,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly channel: string;
   private liveReplicas = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** Settles once this replica hears ends announced by others (or the first try failed). */
+  readonly subscribed: Promise<void>;
   /** Ends this replica announced itself; their echo from the channel is not told twice. */
   private readonly endedHere = new Set<string>();
 
@@ -156,9 +158,12 @@ export class RedisSessionStore implements SessionStore {
     options.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.heard(message);
     });
-    void options.subscriber.subscribe(this.channel).catch(() => {
-      // ioredis subscribes again by itself once the connection is back.
-    });
+    this.subscribed = options.subscriber.subscribe(this.channel).then(
+      () => {},
+      () => {
+        // ioredis subscribes again by itself once the connection is back.
+      },
+    );
     const renew = () => void this.renewLease().catch(() => {});
     this.heartbeat = setInterval(renew, HEARTBEAT_MS);
     this.heartbeat.unref();

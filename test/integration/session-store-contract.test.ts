@@ -213,6 +213,8 @@ for (const kind of ['standalone', 'cluster'] as const) {
     const replica = async (limits: SessionLimits, now?: () => number) => {
       const store = new RedisSessionStore({ redis: await backend.connect(), subscriber: await backend.connect(true), box, prefix: 'pvnc-test:', limits, now });
       stores.push(store);
+      // A replica hears others' ends once subscribed; before that an end would pass it by.
+      await store.subscribed;
       return store;
     };
 
