@@ -1,6 +1,7 @@
 // The ways to a guest console: straight to the simulator's vncwebsocket with a ticket of our own
-// (the baseline), through the gateway as a browser would, and through websockify to the same
-// console server (the reference a general-purpose relay sets).
+// (the baseline), the same through a plain TCP pipe that does the TLS (the floors), through the
+// gateway as a browser would, and through websockify to the same console server (the reference a
+// general-purpose relay sets).
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import type { GatewayChildInfo } from './gateway-child.js';
@@ -46,7 +47,12 @@ async function expectOk(what: string, answer: Awaited<ReturnType<typeof request>
   return JSON.parse(body) as unknown;
 }
 
-export async function directOpener(sim: SimChildInfo): Promise<ConsoleOpener> {
+/**
+ * The simulator's own vncwebsocket, with a ticket of our own. `through`: the ws origin of a pipe
+ * that forwards plain TCP to the simulator's TLS port; the API calls still go straight to it, only
+ * the console websocket goes through the pipe, its upgrade spoken by this client.
+ */
+export async function directOpener(sim: SimChildInfo, through?: string): Promise<ConsoleOpener> {
   const origin = `https://${sim.host}:${sim.port}`;
   const api = `${origin}/api2/json/nodes/${GUEST.node}/qemu/${GUEST.vmid}`;
   const dispatcher = new Agent({ connect: { ca: sim.caPem } });
@@ -72,8 +78,9 @@ export async function directOpener(sim: SimChildInfo): Promise<ConsoleOpener> {
         }),
       )) as { data: { port: number | string; ticket: string; password?: string } };
       const { port, ticket, password } = proxy.data;
-      const url = `${api.replace(/^https:/, 'wss:')}/vncwebsocket?port=${port}&vncticket=${encodeURIComponent(ticket)}`;
-      const ws = await openWebSocket(url, ['binary'], { ca: sim.caPem, headers: { cookie } });
+      const wsApi = through === undefined ? api.replace(/^https:/, 'wss:') : `${through}${api.slice(origin.length)}`;
+      const url = `${wsApi}/vncwebsocket?port=${port}&vncticket=${encodeURIComponent(ticket)}`;
+      const ws = await openWebSocket(url, ['binary'], { ...(through === undefined ? { ca: sim.caPem } : {}), headers: { cookie } });
       return { ws, password: password ?? ticket };
     },
     close: () => dispatcher.close(),

@@ -17,7 +17,9 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export type PathName = 'direct' | 'gateway' | 'websockify';
+export type PathName = 'direct' | 'socat-floor' | 'node-floor' | 'gateway' | 'websockify';
+/** In the order the table shows them; the relays are every path but direct. */
+export const PATHS: readonly PathName[] = ['direct', 'socat-floor', 'node-floor', 'gateway', 'websockify'];
 
 export interface BenchResults {
   /** Per path measured, one per run, in the order measured (runs of the paths alternate). */
@@ -28,7 +30,10 @@ export interface BenchResults {
 }
 
 export const TARGET_THROUGHPUT_RATIO = 0.9;
-export const TARGET_ADDED_MEDIAN_MS = 0.1;
+/** The gateway's CPU per MB over socat-floor's. */
+export const TARGET_CPU_RATIO = 1;
+/** Over node-floor's round trip. */
+export const TARGET_ADDED_MEDIAN_MS = 0.03;
 export const TARGET_ADDED_P99_MS = 1;
 
 const mbps = (bytesPerSecond: number) => (bytesPerSecond / 1e6).toFixed(1);
@@ -48,63 +53,95 @@ function measured<T>(of: Partial<Record<PathName, T>>, path: PathName): T {
 
 export function formatReport(results: BenchResults): string {
   const { settings } = results;
-  const relays = (['gateway', 'websockify'] as const).filter((path) => results.throughput[path]);
-  const paths: PathName[] = ['direct', ...relays];
-  const bytesPerSecond = (path: PathName) => measured(results.throughput, path).map((run) => run.bytesPerSecond);
-  const direct = bytesPerSecond('direct');
-  // Each relay's run is paired with the direct run of the same round, so the pair saw the same noise.
-  const pairedRatios = (path: PathName) => bytesPerSecond(path).map((value, i) => value / direct[i]!);
-  const ratio = (path: PathName) => median(pairedRatios(path));
+  const paths = PATHS.filter((path) => results.throughput[path]);
+  const runs = (path: PathName) => measured(results.throughput, path);
+  const bytesPerSecond = (path: PathName) => runs(path).map((run) => run.bytesPerSecond);
+  const relayCpu = (path: PathName) => runs(path).map((run) => run.cpuMsPerMB.relay);
+  // Each path's run is paired with the other's run of the same round, so the pair saw the same noise.
+  const pairedRatio = (values: (path: PathName) => number[], path: PathName, to: PathName) => {
+    const base = values(to);
+    return median(values(path).map((value, i) => value / base[i]!));
+  };
+  const throughputRatio = (path: PathName) => pairedRatio(bytesPerSecond, path, 'direct');
+  const cpuRatio = (path: PathName) => (results.throughput['socat-floor'] ? pairedRatio(relayCpu, path, 'socat-floor') : Number.NaN);
   const roundTrip = (path: PathName) => measured(results.roundTrip, path);
-  const added = (path: PathName, stat: (values: number[]) => number) => stat(roundTrip(path)) - stat(roundTrip('direct'));
   const p99 = (values: number[]) => percentile(values, 99);
+  const added = (path: PathName, over: PathName, stat: (values: number[]) => number) => stat(roundTrip(path)) - stat(roundTrip(over));
+  const signed = (value: number) => `${value >= 0 ? '+' : ''}${ms(value)}`;
+  const hasNodeFloor = results.roundTrip['node-floor'] !== undefined;
 
-  const throughputRows = [
-    ['relay throughput toward the browser (MB/s)', 'direct', ...relays.flatMap((path) => [path, 'ratio'])],
-    ...direct.map((value, i) => [`  run ${i + 1}`, mbps(value), ...relays.flatMap((path) => [mbps(bytesPerSecond(path)[i]!), percent(pairedRatios(path)[i]!)])]),
-    ['  median', mbps(median(direct)), ...relays.flatMap((path) => [mbps(median(bytesPerSecond(path))), percent(ratio(path))])],
-  ];
-  const total = (sample: CpuSample) => PROCESSES.reduce((sum, p) => sum + sample[p], 0);
-  const cpuCell = (runs: ThroughputRun[], msPerMB: (r: ThroughputRun) => number, share: (r: ThroughputRun) => number) =>
-    `${median(runs.map(msPerMB)).toFixed(2)} (${percent(median(runs.map(share)))})`;
-  const cpuRows = [
-    ['CPU per MB delivered, ms (share of one core)', ...PROCESSES, 'total'],
+  const summaryRows = [
+    [
+      'path (one alternating run)',
+      'MB/s',
+      'of direct',
+      'relay CPU ms/MB',
+      'vs socat-floor',
+      'p50 ms',
+      'p99 ms',
+      ...(hasNodeFloor ? ['p50 over node-floor', 'p99 over node-floor'] : []),
+    ],
     ...paths.map((path) => {
-      const runs = measured(results.throughput, path);
+      const relay = path !== 'direct';
       return [
         `  ${path}`,
-        ...PROCESSES.map((p) => cpuCell(runs, (r) => r.cpuMsPerMB[p], (r) => r.coreShare[p])),
-        cpuCell(runs, (r) => total(r.cpuMsPerMB), (r) => total(r.coreShare)),
+        mbps(median(bytesPerSecond(path))),
+        relay ? percent(throughputRatio(path)) : '',
+        relay ? median(relayCpu(path)).toFixed(2) : '',
+        relay && results.throughput['socat-floor'] ? `${cpuRatio(path).toFixed(2)}x` : '',
+        ms(median(roundTrip(path))),
+        ms(p99(roundTrip(path))),
+        ...(hasNodeFloor ? (relay ? [signed(added(path, 'node-floor', median)), signed(added(path, 'node-floor', p99))] : ['', '']) : []),
       ];
     }),
   ];
-  const roundTripRows = [
-    [`round trip of a small message (ms, n=${settings.roundTrips})`, 'median', 'p99'],
-    ...paths.map((path) => [`  ${path}`, ms(median(roundTrip(path))), ms(p99(roundTrip(path)))]),
-    ...relays.map((path) => [`  added by ${path === 'gateway' ? 'the gateway' : path}`, ms(added(path, median)), ms(added(path, p99))]),
+  const throughputRows = [
+    ['throughput toward the client per run (MB/s)', ...paths],
+    ...runs('direct').map((_, i) => [`  run ${i + 1}`, ...paths.map((path) => mbps(bytesPerSecond(path)[i]!))]),
+  ];
+  const total = (sample: CpuSample) => PROCESSES.reduce((sum, p) => sum + sample[p], 0);
+  const cpuCell = (of: ThroughputRun[], msPerMB: (r: ThroughputRun) => number, share: (r: ThroughputRun) => number) =>
+    `${median(of.map(msPerMB)).toFixed(2)} (${percent(median(of.map(share)))})`;
+  const cpuRows = [
+    ['CPU per MB delivered, ms (share of one core), medians', ...PROCESSES, 'total'],
+    ...paths.map((path) => [
+      `  ${path}`,
+      ...PROCESSES.map((p) => cpuCell(runs(path), (r) => r.cpuMsPerMB[p], (r) => r.coreShare[p])),
+      cpuCell(runs(path), (r) => total(r.cpuMsPerMB), (r) => total(r.coreShare)),
+    ]),
   ];
   const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const gatewayRatio = ratio('gateway');
-  const addedMedian = added('gateway', median);
-  const addedP99 = added('gateway', p99);
+  const targets = [`  gateway throughput at least ${percent(TARGET_THROUGHPUT_RATIO)} of direct: ${met(throughputRatio('gateway') >= TARGET_THROUGHPUT_RATIO)} (${percent(throughputRatio('gateway'))})`];
+  if (results.throughput['socat-floor']) {
+    const ratio = cpuRatio('gateway');
+    targets.push(`  gateway CPU per MB at most ${TARGET_CPU_RATIO.toFixed(1)}x socat-floor's: ${met(ratio <= TARGET_CPU_RATIO)} (${ratio.toFixed(2)}x)`);
+  }
+  if (hasNodeFloor) {
+    const overMedian = added('gateway', 'node-floor', median);
+    const overP99 = added('gateway', 'node-floor', p99);
+    targets.push(
+      `  round trip at most ${ms(TARGET_ADDED_MEDIAN_MS)} ms over node-floor's at the median: ${met(overMedian <= TARGET_ADDED_MEDIAN_MS)} (${signed(overMedian)} ms)`,
+      `  round trip under ${ms(TARGET_ADDED_P99_MS)} ms over node-floor's at p99: ${met(overP99 < TARGET_ADDED_P99_MS)} (${signed(overP99)} ms)`,
+    );
+  }
   const cpu = cpus();
   return [
     `proxmoxvnc relay benchmark: Node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), ${process.platform}/${process.arch}, ` +
       `1-minute load average before the run ${settings.loadAverageBefore.toFixed(2)}`,
-    'simulator (bulk full-screen raw updates, clipboard echo), gateway and websockify each in their own process; clients in this one',
-    'direct: the simulator\'s vncwebsocket over TLS; gateway: TLS to the simulator, plain ws to the client; websockify: plain ws in front of the same console server\'s unix socket',
-    `throughput: ${measured(results.throughput, 'direct')[0]?.screen ?? '?'} full-screen updates, 32 bpp raw, ${REQUESTS_IN_FLIGHT} requests in flight, ${settings.warmupMs} ms warm-up then ${settings.measureMs} ms per run, the paths alternating; ratio: median of the runs' ratios to direct`,
-    'round trip: ClientCutText "ping" echoed as ServerCutText, one idle connection per path, pinged in alternating blocks',
+    'simulator (bulk full-screen raw updates, clipboard echo), each relay in its own process; clients in this one',
+    "direct: the simulator's vncwebsocket over TLS; socat-floor and node-floor: plain TCP to a TLS pipe (socat with OpenSSL; Node's tls piped to net)",
+    "  forwarding the simulator's websocket bytes verbatim; gateway: TLS to the simulator, plain ws to the client; websockify: plain ws in front of the same console server's unix socket",
+    `throughput: ${runs('direct')[0]?.screen ?? '?'} full-screen updates, 32 bpp raw, ${REQUESTS_IN_FLIGHT} requests in flight, ${settings.warmupMs} ms warm-up then ${settings.measureMs} ms per run, the paths alternating`,
+    "relay CPU: the relay process's (and its forks') user + system time over the window per MB delivered; ratios: median of the rounds' paired ratios",
+    `round trip: ClientCutText "ping" echoed as ServerCutText, n=${settings.roundTrips} per path, one idle connection per path, pinged in alternating blocks`,
+    '',
+    table(summaryRows),
     '',
     table(throughputRows),
     '',
     table(cpuRows),
     '',
-    table(roundTripRows),
-    '',
     'targets (DESIGN.md section 10):',
-    `  throughput at least ${percent(TARGET_THROUGHPUT_RATIO)} of direct: ${met(gatewayRatio >= TARGET_THROUGHPUT_RATIO)} (${percent(gatewayRatio)})`,
-    `  added round trip under ${TARGET_ADDED_MEDIAN_MS} ms median: ${met(addedMedian < TARGET_ADDED_MEDIAN_MS)} (${ms(addedMedian)} ms)`,
-    `  added round trip under ${TARGET_ADDED_P99_MS} ms p99: ${met(addedP99 < TARGET_ADDED_P99_MS)} (${ms(addedP99)} ms)`,
+    ...targets,
   ].join('\n');
 }

@@ -1,18 +1,23 @@
-// `npm run bench`: relay throughput and small-message round trips, through the gateway, straight
-// to the same simulated console, and through websockify, side by side in one run. Prints figures,
-// asserts nothing.
+// `npm run bench`: relay throughput, relay CPU per MB and small-message round trips, through the
+// gateway, straight to the same simulated console, through the two floors that only decrypt and
+// forward (socat, a minimal Node pipe) and through websockify, side by side in one run. Prints
+// figures, asserts nothing.
 import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { cpuMicrosOfThisProcess, type ChildServer } from './child.js';
 import { directOpener, gatewayOpener, websockifyOpener, type ConsoleOpener } from './consoles.js';
 import { measureRoundTrips, measureThroughput, type CpuSample, type ThroughputRun } from './measure.js';
 import { formatReport, type BenchResults, type PathName } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
-import { startGatewayChild, startSimulatorChild } from './servers.js';
+import { startGatewayChild, startNodeFloorChild, startSimulatorChild } from './servers.js';
+import { startSocatFloor } from './socat-floor.js';
 import { startWebsockify } from './websockify.js';
 
 const WEBSOCKIFY_HOST = '127.0.0.3';
+const SOCAT_HOST = '127.0.0.4';
+const NODE_FLOOR_HOST = '127.0.0.5';
 // Short windows, many alternations: on a busy machine both paths then see the same noise.
-const THROUGHPUT_ROUNDS = 6;
+const DEFAULT_ROUNDS = 6;
 const WARMUP_MS = 500;
 const MEASURE_MS = 2_000;
 const ROUND_TRIP_WARMUP = 200;
@@ -56,9 +61,9 @@ async function roundTrips(paths: BenchPath[]): Promise<BenchResults['roundTrip']
   }
 }
 
-async function measureSideBySide(paths: BenchPath[], loadAverageBefore: number): Promise<BenchResults> {
+async function measureSideBySide(paths: BenchPath[], rounds: number, loadAverageBefore: number): Promise<BenchResults> {
   const throughput: BenchResults['throughput'] = {};
-  for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const path of paths) (throughput[path.name] ??= []).push(await throughputRun(path));
   }
   return {
@@ -68,7 +73,19 @@ async function measureSideBySide(paths: BenchPath[], loadAverageBefore: number):
   };
 }
 
+/**
+ * `--rounds N`: throughput rounds (default 6); `--gateway-node-options "..."`: e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway under this load.
+ */
+function options(): { rounds: number; gatewayNodeOptions: string[] } {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: String(DEFAULT_ROUNDS) }, 'gateway-node-options': { type: 'string', default: '' } } });
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number of at least 1');
+  return { rounds, gatewayNodeOptions: values['gateway-node-options'].split(' ').filter(Boolean) };
+}
+
 async function main(): Promise<void> {
+  const { rounds, gatewayNodeOptions } = options();
   // Other work on the machine skews every figure: say how busy it was.
   const loadAverageBefore = loadavg()[0]!;
   const children: ChildServer<unknown>[] = [];
@@ -77,7 +94,7 @@ async function main(): Promise<void> {
   try {
     const sim = await startSimulatorChild();
     children.push(sim);
-    const gateway = await startGatewayChild(sim.info.caPem);
+    const gateway = await startGatewayChild(sim.info.caPem, {}, gatewayNodeOptions);
     children.push(gateway);
     const direct = await directOpener(sim.info);
     openers.push(direct);
@@ -87,10 +104,24 @@ async function main(): Promise<void> {
       const [simulator, relayCpu] = await Promise.all([sim.cpuMicros(), relay()]);
       return { simulator, relay: relayCpu, client: cpuMicrosOfThisProcess() };
     };
-    const paths: BenchPath[] = [
-      { name: 'direct', opener: direct, cpu: cpuWith(() => gateway.cpuMicros()) },
+    const paths: BenchPath[] = [{ name: 'direct', opener: direct, cpu: cpuWith(() => gateway.cpuMicros()) }];
+    const socat = await startSocatFloor(SOCAT_HOST, sim.info, sim.info.caPem);
+    if (socat) {
+      stoppers.push(() => socat.stop());
+      const opener = await directOpener(sim.info, socat.origin);
+      openers.push(opener);
+      paths.push({ name: 'socat-floor', opener, cpu: cpuWith(async () => socat.cpuMicros()) });
+    } else {
+      process.stdout.write('socat is not installed (apt-get install socat): measuring without the socat floor\n');
+    }
+    const nodeFloor = await startNodeFloorChild(NODE_FLOOR_HOST, sim.info);
+    children.push(nodeFloor);
+    const viaNodeFloor = await directOpener(sim.info, nodeFloor.info.origin);
+    openers.push(viaNodeFloor);
+    paths.push(
+      { name: 'node-floor', opener: viaNodeFloor, cpu: cpuWith(() => nodeFloor.cpuMicros()) },
       { name: 'gateway', opener: viaGateway, cpu: cpuWith(() => gateway.cpuMicros()) },
-    ];
+    );
     const websockify = await startWebsockify(WEBSOCKIFY_HOST, sim.info.console.socketPath);
     if (websockify) {
       stoppers.push(() => websockify.stop());
@@ -98,7 +129,7 @@ async function main(): Promise<void> {
     } else {
       process.stdout.write('websockify is not installed (apt-get install websockify): measuring without it\n');
     }
-    process.stdout.write(`${formatReport(await measureSideBySide(paths, loadAverageBefore))}\n`);
+    process.stdout.write(`${formatReport(await measureSideBySide(paths, rounds, loadAverageBefore))}\n`);
   } finally {
     for (const stop of stoppers) await stop();
     await Promise.all(openers.map((o) => o.close()));
