@@ -1,22 +1,17 @@
 import { readFileSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import fastifyCookie from '@fastify/cookie';
-import fastifyFormbody from '@fastify/formbody';
-import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
-import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { originWithPort, publicOrigin as derivePublicOrigin } from './config/index.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
-import { CONSOLE_CSP, renderErrorPage } from './console/pages.js';
-import { registerConsoleRoutes } from './console/routes.js';
+import { CONSOLE_CSP } from './console/pages.js';
+import { consoleSide } from './console/plugin.js';
 import { attachConsoleSockets } from './console/socket.js';
 import { SessionPorts } from './console/session-ports.js';
 import { CONTROL_BODY_LIMIT } from './control/create-body.js';
-import { ApiError } from './control/errors.js';
-import { registerControlRoutes } from './control/routes.js';
+import { controlApi } from './control/plugin.js';
+import { hardenHttpServer, refuseUnparsedRequest } from './http/server-hardening.js';
+import { securityHeaders } from './http/security-headers.js';
 import { ProxmoxClients } from './proxmox/clients.js';
 import { ConsoleService } from './sessions/console-service.js';
 import type { ConsoleGrant } from './sessions/grant.js';
@@ -24,17 +19,15 @@ import { SessionActivityBuffer } from './sessions/activity-buffer.js';
 import { scheduleSessionExpiry } from './sessions/expiry-sweep.js';
 import type { SessionLimits } from './sessions/limits.js';
 import { GATEWAY_RESTARTING_CLOSE_CODE, LocalViewers, SESSION_ENDED_CLOSE_CODE } from './sessions/local-viewers.js';
+import { scheduleLostEndCheck } from './sessions/lost-end-check.js';
 import type { SessionStore } from './sessions/store.js';
 import { scheduleTicketRenewal } from './sessions/ticket-renewal.js';
 import { detached } from './detached.js';
-import { StoreUnavailableError } from './redis/errors.js';
 import { openStores } from './stores.js';
-import { limitConnections } from './security/connection-limits.js';
+import { createConnectionLimiter } from './security/connection-limits.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { TokenStore } from './tokens/store.js';
 
-/** Where the built browser bundle lives: dist/web beside dist/src. */
-const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
 const ASSET_BASE = '/assets/';
 
 export interface Gateway {
@@ -54,38 +47,10 @@ export interface Gateway {
 }
 
 /**
- * A request Node's parser refused before fastify saw it (headers too large, malformed): answered
- * in the API's error shape, and the connection closed, since its stream cannot be trusted.
+ * The composition root: makes the stores and services, hands them to the control API and the
+ * console side (two fastify plugins), and tears them down in reverse order of making (onClose
+ * hooks run last-registered first).
  */
-function refuseMalformedRequest(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  const body = JSON.stringify(
-    tooLarge
-      ? { status: 'error', error: 'headers_too_large', message: 'the request line and headers are larger than allowed' }
-      : { status: 'error', error: 'invalid_request', message: 'the request could not be parsed' },
-  );
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
-}
-
-/** Paths a browser opens: their errors are pages, not JSON. */
-function isPagePath(url: string): boolean {
-  return url.startsWith('/vnc/') || url.startsWith('/console/');
-}
-
-/** Maps the framework's own refusals (size, media type, malformed body) to the control API's error shape. */
-function frameworkError(error: FastifyError): ApiError | null {
-  const status = error.statusCode ?? 500;
-  if (status === 413) return new ApiError(413, 'payload_too_large', 'the request body is larger than 64 KiB');
-  if (status === 415) return new ApiError(415, 'unsupported_media_type', 'send multipart/form-data, application/x-www-form-urlencoded or application/json');
-  if (status >= 400 && status < 500) return new ApiError(status, 'invalid_request', error.message);
-  return null;
-}
-
 export async function createGateway(config: Config, log: Logger): Promise<Gateway> {
   const publicOrigin = derivePublicOrigin(config);
   const https = config.tls_cert_file && config.tls_key_file
@@ -98,33 +63,21 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     // `true` trusts one hop, the proxy in front: its X-Forwarded-For entry (the right-most) is the
     // client. Believing the left-most would let any client name its own address to the throttles.
     trustProxy: config.trust_proxy === true ? (_address: string, hop: number) => hop < 1 : config.trust_proxy,
-    // Slow or stalled clients must not hold sockets forever (websockets are not affected).
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 5_000,
     return503OnClosing: true,
     // Fastify's own refusals echo the URL in a shape of their own: the API's shape, and no echo.
     frameworkErrors: (_error, _request, reply) => {
       void (reply as unknown as FastifyReply).code(400).send({ status: 'error', error: 'invalid_request', message: 'the request URL is not valid' });
     },
-    clientErrorHandler: (error, socket) => refuseMalformedRequest(error, socket),
+    clientErrorHandler: (error, socket) => refuseUnparsedRequest(error, socket),
   }) as unknown as FastifyInstance;
-  app.server.headersTimeout = 15_000;
   // Behind proxies every client shares a proxy's address: there only the total is capped.
-  limitConnections(app.server, { maxTotal: config.max_connections, maxPerAddress: config.trust_proxy === false ? config.max_connections_per_address : 0 }, log.child('ROUTER'));
+  const connections = createConnectionLimiter(
+    { maxTotal: config.max_connections, maxPerAddress: config.trust_proxy === false ? config.max_connections_per_address : 0 },
+    log.child('ROUTER'),
+  );
+  hardenHttpServer(app.server);
+  connections.guard(app.server);
 
-  // Its callbacks use what is set up below; they run only once the gateway serves.
-  const ports = config.session_ports
-    ? new SessionPorts({
-      range: config.session_ports,
-      host: config.router_ip,
-      tls: https,
-      originOf: (port) => originWithPort(publicOrigin, port),
-      serve: (request, response) => app.routing(request, response),
-      attachSockets: (server, origin) => attachConsoleSockets(server, { ...consoleSocketDeps, allowedOrigins: new Set([origin]) }),
-      log,
-    })
-    : null;
   const limits: SessionLimits = {
     maxSessions: config.max_sessions,
     maxViewersPerSession: config.max_viewers_per_session,
@@ -133,99 +86,59 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   };
   // Its callback uses the metrics made below; tokens expire only once the gateway serves.
   const stores = openStores(config, limits, log, (count) => metrics.tokensExpired.inc(count));
+  app.addHook('onClose', () => stores.close());
   const { sessions, tokens } = stores;
-  const viewers = new LocalViewers();
-  const sessionLog = log.child('SESSION');
-  sessions.onEnded(({ id, reason }) => {
-    log.child('SESSION', { session: id }).info('session ended', { reason });
-    viewers.closeSession(id);
-    if (ports) detached(sessionLog, 'releasing a session port', () => ports.release(id));
-  });
-  const activity = new SessionActivityBuffer(sessions, (error) =>
-    sessionLog.warn('session activity not recorded', { error: error instanceof Error ? error.message : String(error) }),
-  );
-  const stopExpiry = scheduleSessionExpiry(sessions, limits, sessionLog);
   const metrics = new GatewayMetrics(sessions);
   const clients = new ProxmoxClients({
     timeoutMs: config.proxmox_timeout * 1000,
     caPem: config.proxmox_ca_pem,
     insecure: config.proxmox_tls_insecure,
   });
+  app.addHook('onClose', () => clients.close());
   const access = new ConsoleService(clients, sessions, stores.coordination, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
-  const stopTicketRenewal = scheduleTicketRenewal(sessions, access, log.child('PROXMOX'));
-
-  // The control API takes multipart, urlencoded and JSON bodies; anything else is a 415.
-  app.removeContentTypeParser('text/plain');
-  await app.register(fastifyCookie);
-  // Only failures are counted (src/security/failure-throttle.ts), never ordinary traffic.
-  // With Redis the counts are the cluster's; while Redis is away the throttle steps aside and the
-  // store calls behind it answer 503.
-  await app.register(fastifyRateLimit, {
-    global: false,
-    ...(stores.redis ? { redis: stores.redis.client, nameSpace: `${config.redis_key_prefix}rate-limit:`, skipOnError: true } : {}),
-  });
-  await app.register(fastifyFormbody, { bodyLimit: CONTROL_BODY_LIMIT });
-  await app.register(fastifyMultipart, {
-    limits: { fieldSize: CONTROL_BODY_LIMIT, fields: 32, files: 0, parts: 32, headerPairs: 64 },
-  });
-  await app.register(fastifyStatic, {
-    root: WEB_ROOT,
-    prefix: ASSET_BASE,
-    index: false,
-    cacheControl: false,
-    setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
-  });
-
-  const csp = CONSOLE_CSP(config.frame_ancestors);
-  // A link made now would die with this process: the backend should ask another replica.
-  let draining = false;
-  // preHandler: it runs once the body is in, so a request begun before the drain is caught too.
-  app.addHook('preHandler', async (request, reply) => {
-    if (!draining || request.url.split('?')[0] !== '/create') return;
-    return reply.code(503).header('retry-after', '5').send({ status: 'error', error: 'shutting_down', message: 'this gateway is shutting down; try again (another replica, or this one once restarted)' });
-  });
-
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-      reply.header('content-security-policy', csp);
-    }
-    return payload;
-  });
-
-  const httpLog = log.child('ROUTER');
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof StoreUnavailableError) {
-      httpLog.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error: error.message });
-      reply.code(503).header('retry-after', '5');
-      if (isPagePath(request.url)) {
-        return reply.type('text/html; charset=utf-8').send(renderErrorPage('Console unavailable', 'The console service is briefly unavailable. Please try again in a few seconds.', ASSET_BASE));
-      }
-      return reply.send({ status: 'error', error: 'store_unavailable', message: 'the console service is briefly unavailable; try again in a few seconds' });
-    }
-    const apiError = error instanceof ApiError ? error : frameworkError(error);
-    if (apiError) return reply.code(apiError.statusCode).send(apiError.body());
-    httpLog.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message });
-    return reply.code(500).send({ status: 'error', error: 'internal_error', message: 'internal error' });
-  });
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).send({ status: 'error', error: 'not_found', message: 'no such route' }),
+  const sessionLog = log.child('SESSION');
+  const activity = new SessionActivityBuffer(sessions, (error) =>
+    sessionLog.warn('session activity not recorded', { error: error instanceof Error ? error.message : String(error) }),
   );
+  app.addHook('onClose', () => activity.close().catch(() => {}));
+  const stopExpiry = scheduleSessionExpiry(sessions, limits, sessionLog);
+  const stopTicketRenewal = scheduleTicketRenewal(sessions, access, log.child('PROXMOX'));
+  const viewers = new LocalViewers();
+  const stopLostEndCheck = scheduleLostEndCheck(sessions, viewers, sessionLog);
+  app.addHook('onClose', async () => {
+    stopLostEndCheck();
+    stopTicketRenewal();
+    stopExpiry();
+  });
 
   let boundPort = config.router_port;
-  const consoleSocketDeps = {
-    log,
-    metrics,
-    sessions,
-    viewers,
-    activity,
-    access,
-    handshakeTimeoutMs: config.proxmox_timeout * 1000,
-    clipboardMaxBytes: config.clipboard_max_bytes,
-    browserMessagesPerSecond: config.browser_messages_per_second,
-    servesHere: (localPort: number | undefined, sessionId: string) => servesHere(localPort, sessionId),
+  // Its callbacks use what is set up below; they run only once the gateway serves.
+  const ports = config.session_ports
+    ? new SessionPorts({
+      range: config.session_ports,
+      host: config.router_ip,
+      tls: https,
+      originOf: (port) => originWithPort(publicOrigin, port),
+      serve: (request, response) => app.routing(request, response),
+      attachSockets: (server, origin) => attachConsoleSockets(server, { ...consoleSockets, allowedOrigins: new Set([origin]) }),
+      prepareServer: (server) => {
+        hardenHttpServer(server);
+        connections.guard(server);
+        server.on('clientError', refuseUnparsedRequest);
+      },
+      log,
+    })
+    : null;
+  sessions.onEnded(({ id, reason }) => {
+    log.child('SESSION', { session: id }).info('session ended', { reason });
+    viewers.closeSession(id);
+    if (ports) detached(sessionLog, 'releasing a session port', () => ports.release(id));
+  });
+  const servedAt = (sessionId: string) => ports?.servedAt(sessionId) ?? { origin: publicOrigin, port: boundPort };
+  // A session with a port of its own is served there only: not on the main port, nor on another session's.
+  const servesHere = (localPort: number | undefined, sessionId: string) => {
+    const own = ports?.servedAt(sessionId);
+    return own === undefined ? localPort === boundPort || ports === null : own.port === localPort;
   };
   // A session ended while its port was being opened must not keep the port.
   const openSessionPort = async (pool: SessionPorts, sessionId: string): Promise<string | null> => {
@@ -236,27 +149,75 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     }
     return origin;
   };
-  const servedAt = (sessionId: string) => ports?.servedAt(sessionId) ?? { origin: publicOrigin, port: boundPort };
-  // A session with a port of its own is served there only: not on the main port, nor on another session's.
-  const servesHere = (localPort: number | undefined, sessionId: string) => {
-    const own = ports?.servedAt(sessionId);
-    return own === undefined ? localPort === boundPort || ports === null : own.port === localPort;
-  };
-  registerControlRoutes(app, { config, log, publicOrigin, servedAt, tokens, sessions, access, metrics, unavailable: () => stores.redis?.unavailable() ?? null });
-  registerConsoleRoutes(app, {
+  const consoleSockets = {
     log,
     metrics,
-    maxInvalidRedemptions: config.rate_limit_redemptions,
+    sessions,
+    viewers,
+    activity,
+    access,
+    handshakeTimeoutMs: config.proxmox_timeout * 1000,
+    clipboardMaxBytes: config.clipboard_max_bytes,
+    browserMessagesPerSecond: config.browser_messages_per_second,
+    servesHere,
+  };
+
+  // Only failures are counted (src/security/failure-throttle.ts), never ordinary traffic.
+  // With Redis the counts are the cluster's; while Redis is away the throttle steps aside and the
+  // store calls behind it answer 503.
+  await app.register(fastifyRateLimit, {
+    global: false,
+    ...(stores.redis ? { redis: stores.redis.client, nameSpace: `${config.redis_key_prefix}rate-limit:`, skipOnError: true } : {}),
+  });
+  app.addHook('onSend', securityHeaders(CONSOLE_CSP(config.frame_ancestors)));
+  let draining = false;
+  await app.register(controlApi, {
+    config,
+    log,
+    publicOrigin,
+    servedAt,
     tokens,
     sessions,
-    assetBase: ASSET_BASE,
-    // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
-    cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
-    servesHere,
-    ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
+    access,
+    metrics,
+    unavailable: () => stores.unavailable(),
+    draining: () => draining,
   });
-  const sockets = attachConsoleSockets(app.server, { ...consoleSocketDeps, allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]) });
+  await app.register(consoleSide, {
+    routes: {
+      log,
+      metrics,
+      maxInvalidRedemptions: config.rate_limit_redemptions,
+      tokens,
+      sessions,
+      assetBase: ASSET_BASE,
+      // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
+      cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
+      servesHere,
+      ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
+    },
+    sockets: consoleSockets,
+    allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]),
+    ports,
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ status: 'error', error: 'not_found', message: 'no such route' }),
+  );
+  // Before the server closes, while the stores can still record it: the viewers go first.
+  app.addHook('preClose', async () => {
+    if (stores.shared) {
+      // Other replicas carry the sessions on: the pages reconnect through the load balancer.
+      viewers.closeAll(GATEWAY_RESTARTING_CLOSE_CODE, 'gateway restarting');
+    } else {
+      // Sessions live in this process only: they end with it.
+      for (const { id } of await sessions.live()) await sessions.end(id, 'gateway stopping');
+      viewers.closeAll(SESSION_ENDED_CLOSE_CODE, 'session ended');
+    }
+    // Unfinished requests (a slow body) end with the drain, not with their own timeouts.
+    app.server.closeAllConnections();
+  });
 
+  const httpLog = log.child('ROUTER');
   return {
     app,
     publicOrigin,
@@ -272,29 +233,12 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     },
     async close(drainMs = 0) {
       draining = true;
-      stopTicketRenewal();
       app.server.close();
-      // Keep-alive connections with nothing to do would hold the process for connectionTimeout.
+      // Keep-alive connections with nothing to do would hold the process until they time out.
       app.server.closeIdleConnections();
       ports?.stopAccepting();
       await viewers.whenEmpty(drainMs);
-      stopExpiry();
-      await activity.close().catch(() => {});
-      if (stores.shared) {
-        // Other replicas carry the sessions on: the pages reconnect through the load balancer.
-        viewers.closeAll(GATEWAY_RESTARTING_CLOSE_CODE, 'gateway restarting');
-      } else {
-        // Sessions live in this process only: they end with it.
-        for (const { id } of await sessions.live()) await sessions.end(id, 'gateway stopping');
-        viewers.closeAll(SESSION_ENDED_CLOSE_CODE, 'session ended');
-      }
-      sockets.close();
-      // Unfinished requests (a slow body) end with the drain, not with their own timeouts.
-      app.server.closeAllConnections();
-      await ports?.closeAll();
       await app.close();
-      await stores.close();
-      await clients.close();
     },
   };
 }

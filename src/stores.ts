@@ -21,6 +21,8 @@ export interface Stores {
   /** Whether sessions outlive this process (other replicas carry them on). */
   shared: boolean;
   coordination: Coordination;
+  /** Why tokens and sessions cannot be served now (for /healthz), or null. */
+  unavailable(): string | null;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export function openStores(config: Config, limits: SessionLimits, log: Logger, o
       redis: null,
       shared: false,
       coordination: new LocalCoordination(),
+      unavailable: () => null,
       async close() {
         await tokens.close();
         await sessions.close();
@@ -64,6 +67,7 @@ export function openStores(config: Config, limits: SessionLimits, log: Logger, o
     redis,
     shared: true,
     coordination: new RedisCoordination(redis.client, prefix),
+    unavailable: () => redis.unavailable(),
     async close() {
       await tokens.close();
       await sessions.close();

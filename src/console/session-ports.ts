@@ -19,6 +19,8 @@ export interface SessionPortsOptions {
   serve(request: IncomingMessage, response: ServerResponse): void;
   /** Takes the console websocket on `server`, for pages served from `origin`. */
   attachSockets(server: Server, origin: string): { close(): void };
+  /** Timeouts, connection caps and parser refusals, as on the main port; runs before the port listens. */
+  prepareServer(server: Server): void;
   log: Logger;
 }
 
@@ -97,10 +99,7 @@ export class SessionPorts {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('Not found.\n');
     };
     const server = this.options.tls ? createHttpsServer({ ...this.options.tls }, handler) : createHttpServer(handler);
-    // As the main port: slow clients must not hold a session's port either.
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 15_000;
-    server.keepAliveTimeout = 5_000;
+    this.options.prepareServer(server);
     return new Promise((resolve) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
         if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') this.options.log.child('ROUTER').warn('session port unusable', { port, error: error.message });

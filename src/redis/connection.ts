@@ -78,10 +78,14 @@ export function connectRedis(settings: RedisSettings, log: Logger): RedisConnect
   subscriber.on('error', () => {
     // Its state follows the command connection's, which is what gets logged.
   });
+  // Without it this replica would miss ends decided elsewhere, and keep their viewers open.
+  let listening = false;
+  subscriber.on('ready', () => (listening = true));
+  subscriber.on('close', () => (listening = false));
   return {
     client,
     subscriber,
-    unavailable: () => problem,
+    unavailable: () => problem ?? (listening ? null : 'not yet subscribed to session ends in Redis'),
     async close() {
       client.disconnect();
       subscriber.disconnect();

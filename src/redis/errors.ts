@@ -1,3 +1,6 @@
+/** Seconds a client is told to wait (Retry-After) when the gateway cannot answer now. */
+export const RETRY_AFTER_SECONDS = '5';
+
 /** The shared store (Redis) cannot be reached: the request may be tried again shortly. */
 export class StoreUnavailableError extends Error {
   constructor(what: string, options?: { cause?: unknown }) {

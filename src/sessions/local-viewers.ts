@@ -24,6 +24,11 @@ export class LocalViewers {
     return this.total;
   }
 
+  /** The sessions with a viewer here. */
+  sessionIds(): string[] {
+    return [...this.bySession.keys()];
+  }
+
   add(sessionId: string, viewer: Viewer): void {
     let set = this.bySession.get(sessionId);
     if (!set) this.bySession.set(sessionId, (set = new Set()));

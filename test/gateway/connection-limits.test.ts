@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { Agent, request } from 'undici';
-import { startTestGateway } from '../helpers/gateway.js';
+import { startSimulator } from '../../sim/index.js';
+import { createToken, freePortRange, redeem, startTestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 
 function openFrom(localAddress: string, port: number, allowHalfOpen = false): Promise<Socket> {
@@ -93,6 +94,58 @@ describe('connection limits', () => {
       assert.equal(await closedSoon(socket), true, 'the gateway closed the connection, not only its side');
     } finally {
       await tg.stop();
+    }
+  });
+
+  it('answers a request whose headers never finish with 408 once the 15 s headers timeout is up, not up to 30 s later', { timeout: 60_000 }, async () => {
+    const tg = await startTestGateway();
+    const port = Number(new URL(tg.origin).port);
+    try {
+      const socket = await openFrom('127.0.0.1', port, true);
+      socket.on('error', () => {});
+      const started = Date.now();
+      const answer = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        // Half-open on our side: the gateway's close shows as the end of what it sends.
+        socket.once('end', () => resolve(text));
+      });
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+      const text = await answer;
+      const seconds = (Date.now() - started) / 1000;
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.match(text, /"error":"request_timeout"/);
+      // Node checks timeouts every 30 s by default, which let a stalled request live 41 to 48 s.
+      assert.ok(seconds >= 14.5 && seconds < 18, `closed after ${seconds} s`);
+    } finally {
+      await tg.stop();
+    }
+  });
+
+  it("counts a session port's connections with the main port's", async () => {
+    const sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    const range = await freePortRange(1);
+    const tg = await startTestGateway({ PROXMOXVNC_SESSION_PORTS: `${range.from}-${range.to}`, PROXMOXVNC_MAX_CONNECTIONS_PER_ADDRESS: '4' }, sim.caPem);
+    const port = Number(new URL(tg.origin).port);
+    const sockets: Socket[] = [];
+    try {
+      const created = await createToken(tg, { hostname: '127.0.0.2', port: sim.port, node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass' });
+      const { location } = await redeem(created.body.url as string);
+      const sessionPort = Number(new URL(location!).port);
+      assert.equal(sessionPort, range.from);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 2; i++) sockets.push(await openFrom('127.0.0.7', port));
+      for (let i = 0; i < 2; i++) sockets.push(await openFrom('127.0.0.7', sessionPort));
+      for (const socket of sockets) assert.equal(await closedSoon(socket, 200), false, 'four in all are allowed');
+      const over = await openFrom('127.0.0.7', sessionPort);
+      over.on('error', () => {});
+      sockets.push(over);
+      assert.equal(await closedSoon(over), true, 'the fifth, on the session port, is over the cap');
+      await poll(async () => tg.logs.filter((l) => l.includes('too many open from this address')).length, (n) => n === 1, 'one log line');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await tg.stop();
+      await sim.stop();
     }
   });
 });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { createToken, freePort, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -122,6 +123,21 @@ describe('two gateway replicas sharing Redis', () => {
     assert.equal(ended.statusCode, 200);
     await ended.body.dump();
     assert.equal(await viewer.closed, 4000, 'the viewer on the other replica is told its session ended');
+  });
+
+  it('closes the viewers of a session that ended while its replica was not listening for ends', async () => {
+    const redeemed = await redeem(on(a, await link(a)));
+    const sessionId = redeemed.location!.split('/')[2]!;
+    const viewer = await openViewer(a, redeemed.location!, redeemed.cookie!);
+    assert.equal((await viewer.client!.handshake({})).securityResult, 0);
+    // Gone from Redis with no end announced: as when the end was published while A's subscription was down.
+    const direct = new Redis(redis.url);
+    try {
+      assert.equal(await direct.del(`proxmoxvnc:session:{${sessionId}}`), 1);
+    } finally {
+      direct.disconnect();
+    }
+    assert.equal(await viewer.closed, 4000, 'the viewer is told its session ended');
   });
 
   it('answers 503 while Redis is away, keeps open consoles relaying, and recovers without a restart', async () => {

@@ -1,0 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import { RETRY_AFTER_SECONDS, StoreUnavailableError } from '../redis/errors.js';
+import { renderErrorPage } from './pages.js';
+import { registerConsoleRoutes, type ConsoleRouteDeps } from './routes.js';
+import type { SessionPorts } from './session-ports.js';
+import { attachConsoleSockets, type ConsoleSocketDeps } from './socket.js';
+
+/** Where the built browser bundle lives: dist/web beside dist/src. */
+const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+export interface ConsoleSideOptions {
+  routes: ConsoleRouteDeps;
+  /** Everything the websocket needs but the origins, which differ per port. */
+  sockets: Omit<ConsoleSocketDeps, 'allowedOrigins'>;
+  /** Origins a page on the main port may be served from: the public origin and `allowed_origins`. */
+  allowedOrigins: Set<string>;
+  /** With `session_ports`: each session's own port, closed with the gateway. */
+  ports: SessionPorts | null;
+}
+
+/**
+ * The browser-facing side: redemption, pages, assets and the console websocket. Its errors are
+ * pages, not JSON: a browser shows them.
+ */
+export const consoleSide: FastifyPluginAsync<ConsoleSideOptions> = async (app, options) => {
+  const log = options.routes.log.child('ROUTER');
+  const { assetBase } = options.routes;
+  await app.register(fastifyCookie);
+  await app.register(fastifyStatic, {
+    root: WEB_ROOT,
+    prefix: assetBase,
+    index: false,
+    cacheControl: false,
+    setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    reply.type('text/html; charset=utf-8');
+    if (error instanceof StoreUnavailableError) {
+      log.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error: error.message });
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(renderErrorPage('Console unavailable', 'The console service is briefly unavailable. Please try again in a few seconds.', assetBase));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send(renderErrorPage('Invalid request', 'This request could not be understood.', assetBase));
+    log.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message });
+    return reply.code(500).send(renderErrorPage('Console unavailable', 'Something went wrong on our side. Please try again in a few minutes.', assetBase));
+  });
+
+  registerConsoleRoutes(app, options.routes);
+  const sockets = attachConsoleSockets(app.server, { ...options.sockets, allowedOrigins: options.allowedOrigins });
+  app.addHook('onClose', async () => {
+    sockets.close();
+    await options.ports?.closeAll();
+  });
+};
