@@ -48,5 +48,8 @@ export async function readCreateBody(request: FastifyRequest): Promise<unknown> 
   const params = fields.params;
   if (params === undefined) return fields;
   if (typeof params !== 'string') throw invalidParams({ params: 'must be a JSON object' });
+  // Beside `params` a field would be read by nobody: the backend believes it set something.
+  const beside = Object.keys(fields).filter((name) => name !== 'params');
+  if (beside.length > 0) throw invalidParams(Object.fromEntries(beside.map((name) => [name.slice(0, 64), 'is not read beside params; put it inside params'])));
   return parseParamsJson(params);
 }

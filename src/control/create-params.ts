@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isHostName } from '../config/schema.js';
+import { closestName } from '../config/suggest.js';
 import type { GrantRequest } from '../sessions/grant.js';
 import { invalidParams, type ApiError } from './errors.js';
 
@@ -82,13 +83,31 @@ export function createParamsParser(limits: CreateLimits): (raw: unknown) => Crea
   return (raw) => parseCreateParams(schema, raw);
 }
 
+/** Longer names are neither echoed whole nor compared for a suggestion (the distance is quadratic). */
+const MAX_NAME_SHOWN = 64;
+
+/**
+ * A parameter nobody reads must not pass in silence: a backend that sends `view_onyl: true`
+ * would hand out full control believing it gave a view-only link.
+ */
+function unknownParams(given: Record<string, unknown>, known: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const name of Object.keys(given)) {
+    if (known.includes(name)) continue;
+    const shown = name.length > MAX_NAME_SHOWN ? `${name.slice(0, MAX_NAME_SHOWN)}…` : name;
+    const suggestion = name.length > MAX_NAME_SHOWN ? undefined : closestName(name, known);
+    fields[shown] = `is not a parameter of /create${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
+  }
+  return fields;
+}
+
 function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown): CreateParams | ApiError {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return invalidParams({ params: 'must be a JSON object' });
   }
   const given = raw as Record<string, unknown>;
   const parsed = schema.safeParse(raw);
-  const fields: Record<string, string> = {};
+  const fields: Record<string, string> = unknownParams(given, Object.keys(schema.shape));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'params');

@@ -95,6 +95,24 @@ describe('control API', () => {
     assert.deepEqual(((await notJson.body.json()) as { fields: object }).fields, { params: 'must be a JSON object' });
   });
 
+  it('refuses a parameter it does not know, naming it and the one probably meant (a typo must not give full control)', async () => {
+    const typo = await createToken(tg, { ...base, view_onyl: 'true' });
+    assert.equal(typo.statusCode, 400);
+    assert.equal(typo.body.error, 'invalid_params');
+    assert.deepEqual(typo.body.fields, { view_onyl: 'is not a parameter of /create; did you mean "view_only"?' });
+    const stranger = await createToken(tg, { ...base, [`x${'y'.repeat(5000)}`]: 1 });
+    const [name, problem] = Object.entries(stranger.body.fields as Record<string, string>)[0]!;
+    assert.equal(name.length, 65, 'a long name is shown cut');
+    assert.equal(problem, 'is not a parameter of /create');
+    // A form field beside params is read by nobody either.
+    const form = new FormData();
+    form.set('params', JSON.stringify(base));
+    form.set('view_only', 'true');
+    const beside = await post({ authorization: tg.secret }, form);
+    assert.equal(beside.statusCode, 400);
+    assert.deepEqual(((await beside.body.json()) as { fields: object }).fields, { view_only: 'is not read beside params; put it inside params' });
+  });
+
   it('answers malformed bodies of every accepted media type with 400 and a JSON error, never 500', async () => {
     const cases: [string, string][] = [
       ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="params"\r\n\r\n{"vmid":1'],
