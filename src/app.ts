@@ -13,6 +13,7 @@ import { controlApi } from './control/plugin.js';
 import { hardenHttpServer, refuseUnparsedRequest } from './http/server-hardening.js';
 import { securityHeaders } from './http/security-headers.js';
 import { ProxmoxClients } from './proxmox/clients.js';
+import { createHostPolicy } from './proxmox/host-policy.js';
 import { ConsoleService } from './sessions/console-service.js';
 import type { ConsoleGrant } from './sessions/grant.js';
 import { SessionActivityBuffer } from './sessions/activity-buffer.js';
@@ -89,10 +90,12 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   app.addHook('onClose', () => stores.close());
   const { sessions, tokens } = stores;
   const metrics = new GatewayMetrics(sessions);
+  const hosts = createHostPolicy(config.proxmox_hosts_allowed);
   const clients = new ProxmoxClients({
     timeoutMs: config.proxmox_timeout * 1000,
     caPem: config.proxmox_ca_pem,
     insecure: config.proxmox_tls_insecure,
+    hosts,
   });
   app.addHook('onClose', () => clients.close());
   const access = new ConsoleService(clients, sessions, stores.coordination, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
@@ -180,6 +183,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     sessions,
     access,
     metrics,
+    hosts,
     unavailable: () => stores.unavailable(),
     draining: () => draining,
   });

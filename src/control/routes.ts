@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { tokenPrefix, type Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { ProxmoxError } from '../proxmox/errors.js';
+import type { HostPolicy } from '../proxmox/host-policy.js';
 import { networkErrorDetail } from '../proxmox/tls.js';
 import { addressMatcher } from '../security/address-list.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
@@ -14,7 +15,6 @@ import { TokenLimitError, type TokenStore } from '../tokens/store.js';
 import { readCreateBody } from './create-body.js';
 import { createParamsParser } from './create-params.js';
 import { ApiError, invalidParams } from './errors.js';
-import { createHostPolicy } from './host-policy.js';
 import { createSecretCheck } from './secret.js';
 import { statusEntry } from './status-view.js';
 
@@ -30,6 +30,8 @@ export interface ControlDeps {
   unavailable(): string | null;
   access: ConsoleService;
   metrics: GatewayMetrics;
+  /** `proxmox_hosts_allowed`. */
+  hosts: HostPolicy;
 }
 
 const UNAUTHORIZED = new ApiError(401, 'unauthorized', 'missing or wrong Authorization header');
@@ -38,7 +40,6 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   const { config, publicOrigin, tokens, sessions, access, metrics } = deps;
   const log = deps.log.child('CONTROL');
   const secretMatches = createSecretCheck(config.authorization);
-  const hostAllowed = createHostPolicy(config.proxmox_hosts_allowed);
   const parseCreateParams = createParamsParser({ maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration });
 
   const authFailures = createFailureThrottle(app, 'auth', config.rate_limit_auth_failures);
@@ -64,7 +65,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   app.post('/create', { onRequest: requireSecret }, async (request) => {
     const params = parseCreateParams(await readCreateBody(request));
     if (params instanceof ApiError) throw params;
-    if (!(await hostAllowed(params.hostname))) {
+    if (!(await deps.hosts.allows(params.hostname))) {
       throw invalidParams({ hostname: 'is not among the Proxmox hosts this gateway may reach (proxmox_hosts_allowed)' });
     }
     let grant: ConsoleGrant;

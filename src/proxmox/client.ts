@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import type WebSocket from 'ws';
 import { ProxmoxError, proxmoxHttpError } from './errors.js';
+import type { HostPolicy } from './host-policy.js';
 import { networkErrorToProxmox, resolveTlsPolicy, undiciConnector, type TlsPolicy, type TlsTarget } from './tls.js';
 import { dialVncWebsocket } from './vnc-websocket.js';
 
@@ -18,6 +19,8 @@ export interface ProxmoxClientOptions {
   caPem?: string;
   /** `proxmox_tls_insecure`. */
   insecure?: boolean;
+  /** `proxmox_hosts_allowed`, checked at every connection against the address dialled. */
+  hosts?: HostPolicy;
 }
 
 export type ProxmoxCredentials =
@@ -111,6 +114,7 @@ function errorText(statusText: string, body: string): string {
 export class ProxmoxClient {
   readonly target: TlsTarget;
   private readonly policy: TlsPolicy;
+  private readonly hosts: HostPolicy | undefined;
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly origin: string;
@@ -121,7 +125,8 @@ export class ProxmoxClient {
     this.timeoutMs = options.timeoutMs;
     const host = endpoint.hostname.includes(':') && !endpoint.hostname.startsWith('[') ? `[${endpoint.hostname}]` : endpoint.hostname;
     this.origin = `https://${host}:${endpoint.port}`;
-    this.agent = new Agent({ connect: undiciConnector(this.policy, options.timeoutMs), keepAliveTimeout: 4_000 });
+    this.hosts = options.hosts;
+    this.agent = new Agent({ connect: undiciConnector(this.policy, options.timeoutMs, options.hosts), keepAliveTimeout: 4_000 });
   }
 
   /** Lets calls in flight finish (each is bounded by timeoutMs), then closes the pooled connections. */
@@ -200,6 +205,7 @@ export class ProxmoxClient {
   ): Promise<WebSocket> {
     return dialVncWebsocket({
       policy: this.policy,
+      ...(this.hosts ? { hosts: this.hosts } : {}),
       target: this.target,
       url: `${this.origin}${API_PREFIX}${guestPath(node, type, vmid, 'vncwebsocket')}`,
       port,

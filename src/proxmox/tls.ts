@@ -2,6 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector } from 'undici';
 import { ProxmoxError } from './errors.js';
+import type { HostPolicy } from './host-policy.js';
 
 /** How the gateway decides to trust a Proxmox host's certificate. */
 export type TlsPolicy =
@@ -84,12 +85,13 @@ function contextWithCa(caPem: string): SecureContext {
   return context;
 }
 
-function connectionOptions(policy: TlsPolicy, target: TlsTarget): ConnectionOptions {
+function connectionOptions(policy: TlsPolicy, target: TlsTarget, address: string): ConnectionOptions {
   const host = stripBrackets(target.host);
   const base: ConnectionOptions = {
-    host,
+    host: address,
     port: target.port,
-    // SNI must not carry IP addresses (RFC 6066); Node warns when it does.
+    // The certificate is checked against the name, whatever address it resolved to. SNI must not
+    // carry IP addresses (RFC 6066); Node warns when it does.
     servername: isIP(host) ? undefined : host,
     ALPNProtocols: ['http/1.1'],
   };
@@ -109,9 +111,12 @@ function connectionOptions(policy: TlsPolicy, target: TlsTarget): ConnectionOpti
  * Opens a TLS connection under the policy and hands it over only once it is trusted, so no
  * request (and no credential in it) is ever written to an unverified peer.
  */
-export function connectTls(policy: TlsPolicy, target: TlsTarget, timeoutMs: number): Promise<TLSSocket> {
+export async function connectTls(policy: TlsPolicy, target: TlsTarget, timeoutMs: number, hosts?: HostPolicy): Promise<TLSSocket> {
+  const host = stripBrackets(target.host);
+  // Resolved once, checked, and that address dialled: a second lookup could answer otherwise.
+  const address = hosts ? await hosts.addressFor(host) : host;
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect(connectionOptions(policy, target));
+    const socket = tlsConnect(connectionOptions(policy, target, address));
     const timer = setTimeout(() => fail(new ConnectTimeoutError(`connecting to ${formatTarget(target)} timed out`)), timeoutMs);
     function fail(err: Error): void {
       clearTimeout(timer);
@@ -135,10 +140,10 @@ export function connectTls(policy: TlsPolicy, target: TlsTarget, timeoutMs: numb
 }
 
 /** The `connect` option of an undici Agent that applies the policy. */
-export function undiciConnector(policy: TlsPolicy, timeoutMs: number): buildConnector.connector {
+export function undiciConnector(policy: TlsPolicy, timeoutMs: number, hosts?: HostPolicy): buildConnector.connector {
   return (options, callback) => {
     const port = Number(options.port) || 443;
-    connectTls(policy, { host: options.hostname, port }, timeoutMs).then(
+    connectTls(policy, { host: options.hostname, port }, timeoutMs, hosts).then(
       (socket) => callback(null, socket),
       (err: Error) => callback(err, null),
     );
@@ -153,9 +158,10 @@ export function wsCreateConnection(
   policy: TlsPolicy,
   target: TlsTarget,
   timeoutMs: number,
+  hosts?: HostPolicy,
 ): (options: object, callback: (err: Error | null, socket?: Socket) => void) => undefined {
   return (_options, callback) => {
-    connectTls(policy, target, timeoutMs).then(
+    connectTls(policy, target, timeoutMs, hosts).then(
       (socket) => callback(null, socket),
       (err: Error) => callback(err),
     );

@@ -1,10 +1,13 @@
 import WebSocket from 'ws';
 import { ProxmoxError, proxmoxHttpError } from './errors.js';
+import type { HostPolicy } from './host-policy.js';
 import { formatTarget, networkErrorToProxmox, wsCreateConnection, type TlsPolicy, type TlsTarget } from './tls.js';
 
 export interface VncWebsocketDial {
   policy: TlsPolicy;
   target: TlsTarget;
+  /** `proxmox_hosts_allowed`, checked against the address the name resolves to now. */
+  hosts?: HostPolicy;
   /** https URL of the vncwebsocket route, without query. */
   url: string;
   port: number;
@@ -39,7 +42,7 @@ export function dialVncWebsocket(dial: VncWebsocketDial): Promise<WebSocket> {
       maxPayload: MAX_UPSTREAM_MESSAGE,
       followRedirects: false,
       // Node's http accepts the callback form of createConnection; ws's types only know the other.
-      createConnection: wsCreateConnection(dial.policy, dial.target, dial.handshakeTimeoutMs) as unknown as WebSocket.ClientOptions['createConnection'],
+      createConnection: wsCreateConnection(dial.policy, dial.target, dial.handshakeTimeoutMs, dial.hosts) as unknown as WebSocket.ClientOptions['createConnection'],
     });
     let settled = false;
 
