@@ -101,7 +101,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const access = new ConsoleService(clients, sessions, stores.coordination, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));
   const sessionLog = log.child('SESSION');
   const activity = new SessionActivityBuffer(sessions, (error) =>
-    sessionLog.warn('session activity not recorded', { error: error instanceof Error ? error.message : String(error) }),
+    sessionLog.warn('session activity not recorded', { error }),
   );
   app.addHook('onClose', () => activity.close().catch(() => {}));
   const stopExpiry = scheduleSessionExpiry(sessions, limits, sessionLog);

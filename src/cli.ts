@@ -21,7 +21,7 @@ function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
     stop().then(
       () => process.exit(0),
       (error: Error) => {
-        log.error('stop failed', { error: error.message });
+        log.error('stop failed', { error });
         process.exit(1);
       },
     );

@@ -11,7 +11,7 @@ export function detached(log: Logger, what: string, work: () => Promise<unknown>
   } catch (error) {
     started = Promise.reject(error);
   }
-  started.catch((error: unknown) => log.error(`${what} failed`, { error: error instanceof Error ? error.message : String(error) }));
+  started.catch((error: unknown) => log.error(`${what} failed`, { error }));
 }
 
 /**

@@ -60,7 +60,9 @@ const SECRET_VALUE_PATTERNS: Array<[RegExp, string]> = [
   // A bare API token (`user@realm!tokenid=secret`): the id helps debugging, the secret goes. It is
   // only tried where a user name can begin (after a delimiter), and a token id has Proxmox's
   // character set, so a long run of text without the shape is read once, not once per position.
-  [/(?<![^\s=!@"'])([^\s=!@"']+@[^\s=!@"']+![A-Za-z0-9._-]+)=[^\s,;&"'<>]+/g, `$1=${REDACTED}`],
+  // Whatever ends a secret also begins a user name: in `a@pve!x=S1,b@pve!y=S2` the second token
+  // starts right where the first one's secret ended.
+  [/(?<![^\s=!@"',;&<>])([^\s=!@"',;&<>]+@[^\s=!@"',;&<>]+![A-Za-z0-9._-]+)=[^\s,;&"'<>]+/g, `$1=${REDACTED}`],
   // PVE and PVEVNC tickets, raw or URL-escaped. A current vncproxy ticket starts with the
   // 8-character VNC password (0x21-0x60) and a colon: that prefix is a secret too. In the escaped
   // form a '%' always starts an escape, so each of the 8 characters can be read only one way.
@@ -84,18 +86,27 @@ const MAX_MESSAGE_CHARS = 2048;
  * this much beyond the cut: a bounded cost, whatever the untrusted input's length.
  */
 const SCRUB_MARGIN = 2048;
+/**
+ * The most text a pattern needs before it recognises a secret: an escaped VNC password and
+ * `%3APVEVNC%3A`, a CSRF token's first 36 characters. Where the scrubbed margin ends, that much may
+ * be the start of a secret its pattern never saw whole, and redactions before it (of tickets, say)
+ * can have pulled it below the cut: it is dropped.
+ */
+const CUT_SECRET_CHARS = 64;
 
 function scrub(text: string, max = MAX_FIELD_CHARS): string {
   if (text.length <= max) return scrubSecrets(text);
-  const clean = scrubSecrets(text.slice(0, max + SCRUB_MARGIN)).slice(0, max);
-  return `${clean}…(${text.length} chars)`;
+  const scrubbed = text.slice(0, max + SCRUB_MARGIN);
+  let clean = scrubSecrets(scrubbed);
+  if (scrubbed.length < text.length) clean = clean.slice(0, Math.max(0, clean.length - CUT_SECRET_CHARS));
+  return `${clean.slice(0, max)}…(${text.length} chars)`;
 }
 
 function sanitize(value: unknown, seen: WeakSet<object>): unknown {
   if (typeof value === 'string') return scrub(value);
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return value;
-  // Errors serialise to `{}`; their message is what a reader needs.
+  // Errors serialise to `{}`; their message is what a reader needs (stack and causes at debug).
   if (value instanceof Error) return scrub(`${value.name}: ${value.message}`);
   if (value instanceof Date) return value.toISOString();
   if (seen.has(value)) return '[circular]';
@@ -109,10 +120,36 @@ function sanitize(value: unknown, seen: WeakSet<object>): unknown {
 // Keys pino or the text format own: a field with such a name is renamed rather than lost.
 const RESERVED_KEYS = new Set(['level', 'time', 'msg', 'component', 'session']);
 
-function sanitizeFields(fields: LogFields): LogFields {
+/** A stack is long but bounded; a cause chain is followed this deep. */
+const MAX_STACK_CHARS = 4096;
+const MAX_CAUSES = 5;
+
+/**
+ * What debugging an error needs beyond its message: where it was thrown and what caused it
+ * (undici, ws and the stores wrap the socket error that says what really happened).
+ */
+function errorDetail(key: string, error: Error): LogFields {
+  const causes: string[] = [];
+  for (let cause = error.cause, depth = 0; cause !== undefined && depth < MAX_CAUSES; depth++) {
+    causes.push(scrub(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)));
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return {
+    ...(error.stack ? { [`${key}_stack`]: scrub(error.stack, MAX_STACK_CHARS) } : {}),
+    ...(causes.length > 0 ? { [`${key}_causes`]: causes } : {}),
+  };
+}
+
+/** `detail`: errors also bring their stack and causes (debug level). */
+function sanitizeFields(fields: LogFields, detail: boolean): LogFields {
   const clean = sanitize(fields, new WeakSet()) as LogFields;
   const out: LogFields = {};
-  for (const [key, value] of Object.entries(clean)) out[RESERVED_KEYS.has(key) ? `field_${key}` : key] = value;
+  for (const [key, value] of Object.entries(clean)) {
+    const name = RESERVED_KEYS.has(key) ? `field_${key}` : key;
+    out[name] = value;
+    const original = fields[key];
+    if (detail && original instanceof Error) Object.assign(out, errorDetail(name, original));
+  }
   return out;
 }
 
@@ -153,7 +190,7 @@ class ComponentLogger implements Logger {
     if (!this.bound.isLevelEnabled(level)) return;
     const message = scrub(msg, MAX_MESSAGE_CHARS);
     if (fields === undefined) this.bound[level](message);
-    else this.bound[level](sanitizeFields(fields), message);
+    else this.bound[level](sanitizeFields(fields, this.bound.isLevelEnabled('debug')), message);
   }
 }
 

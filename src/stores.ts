@@ -58,7 +58,7 @@ export function openStores(config: Config, limits: SessionLimits, log: Logger, o
     box,
     prefix,
     limits,
-    onUnreadable: (id, error) => redisLog.warn('a session in Redis cannot be read', { session: id, error: error.message }),
+    onUnreadable: (id, error) => redisLog.warn('a session in Redis cannot be read', { session: id, error }),
   });
   const tokens = new RedisTokenStore<ConsoleGrant>({ redis: redis.client, box, prefix, maxPending: config.max_pending_tokens, onExpired: onTokensExpired });
   return {

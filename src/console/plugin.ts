@@ -39,12 +39,12 @@ export const consoleSide: FastifyPluginAsync<ConsoleSideOptions> = async (app, o
   app.setErrorHandler((error: FastifyError, request, reply) => {
     reply.type('text/html; charset=utf-8');
     if (error instanceof StoreUnavailableError) {
-      log.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error: error.message });
+      log.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error });
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(renderErrorPage('Console unavailable', 'The console service is briefly unavailable. Please try again in a few seconds.', assetBase));
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send(renderErrorPage('Invalid request', 'This request could not be understood.', assetBase));
-    log.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message });
+    log.error('request failed', { method: request.method, url: request.routeOptions.url, error });
     return reply.code(500).send(renderErrorPage('Console unavailable', 'Something went wrong on our side. Please try again in a few minutes.', assetBase));
   });
 

@@ -102,7 +102,7 @@ export class SessionPorts {
     this.options.prepareServer(server);
     return new Promise((resolve) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') this.options.log.child('ROUTER').warn('session port unusable', { port, error: error.message });
+        if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') this.options.log.child('ROUTER').warn('session port unusable', { port, error });
         resolve(null);
       });
       server.listen(port, this.options.host, () => resolve(server));

@@ -89,7 +89,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         return;
       }
       // The store could not be asked (Redis away): the page reconnects once it can.
-      sessionLog.warn('viewer refused: the session store failed', { error: error instanceof Error ? error.message : String(error) });
+      sessionLog.warn('viewer refused: the session store failed', { error });
       ws.close(TRY_AGAIN_LATER_CLOSE_CODE, 'try again later');
       return;
     }
@@ -142,9 +142,9 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         const code = outcome.error.code;
         detached(sessionLog, 'recording the console error', () => deps.sessions.setLastError(session.id, code));
       }
-      sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error.message } : {}) });
+      sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error } : {}) });
     } catch (error) {
-      sessionLog.error('console relay failed', { error: (error as Error).message });
+      sessionLog.error('console relay failed', { error });
       ws.terminate();
     } finally {
       deps.viewers.remove(session.id, viewer);
@@ -159,10 +159,10 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     socket.on('error', () => socket.destroy());
     accept(request, socket, head).catch((error: Error) => {
       if (error instanceof StoreUnavailableError) {
-        log.warn('websocket refused: the shared store is unreachable', { error: error.message });
+        log.warn('websocket refused: the shared store is unreachable', { error });
         return refuse(socket, 503, 'Service Unavailable');
       }
-      log.error('websocket upgrade failed', { error: error.message });
+      log.error('websocket upgrade failed', { error });
       refuse(socket, 500, 'Internal Server Error');
     });
   };

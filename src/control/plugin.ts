@@ -41,12 +41,12 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof StoreUnavailableError) {
-      log.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error: error.message });
+      log.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error });
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ status: 'error', error: 'store_unavailable', message: 'the console service is briefly unavailable; try again in a few seconds' });
     }
     const apiError = error instanceof ApiError ? error : frameworkError(error);
     if (apiError) return reply.code(apiError.statusCode).send(apiError.body());
-    log.error('request failed', { method: request.method, url: request.routeOptions.url, error: error.message });
+    log.error('request failed', { method: request.method, url: request.routeOptions.url, error });
     return reply.code(500).send({ status: 'error', error: 'internal_error', message: 'internal error' });
   });
 

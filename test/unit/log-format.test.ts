@@ -52,8 +52,8 @@ describe('text format', () => {
     assert.match(lines[0] ?? '', /\[INFO\] m field_level=x field_time=5$/);
   });
 
-  it('shows an Error field as its name and message', () => {
-    const { logger, lines } = capture();
+  it('shows an Error field as its name and message (above debug level)', () => {
+    const { logger, lines } = capture({ level: 'info' });
     logger.child('PROXMOX').error('login failed', { err: new TypeError('fetch failed') });
     assert.match(lines[0] ?? '', /login failed err="TypeError: fetch failed"$/);
   });
@@ -142,5 +142,29 @@ describe('tokenPrefix', () => {
     assert.equal(tokenPrefix('Zx81abcdefghijklmnopqrstuvw'), 'Zx81ab…');
     assert.equal(tokenPrefix('abcd'), 'ab…');
     assert.equal(tokenPrefix('a'), '…');
+  });
+});
+
+describe('errors in log lines (issue 9)', () => {
+  const failure = () => {
+    const socketError = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:8006 ticket PVE:root@pam:65A1B2C3::c2lnbmF0dXJl'), { code: 'ECONNREFUSED' });
+    return new Error('Proxmox could not be reached', { cause: new TypeError('fetch failed', { cause: socketError }) });
+  };
+
+  it('gives the message at info, and the stack and the cause chain, scrubbed, at debug', () => {
+    const info = capture({ level: 'info', format: 'json' });
+    info.logger.warn('call failed', { error: failure() });
+    const line = JSON.parse(info.lines[0]!) as Record<string, unknown>;
+    assert.equal(line.error, 'Error: Proxmox could not be reached');
+    assert.equal(line.error_stack, undefined);
+    assert.equal(line.error_causes, undefined);
+
+    const debug = capture({ level: 'debug', format: 'json' });
+    debug.logger.warn('call failed', { error: failure() });
+    const detailed = JSON.parse(debug.lines[0]!) as { error: string; error_stack: string; error_causes: string[] };
+    assert.equal(detailed.error, 'Error: Proxmox could not be reached');
+    assert.match(detailed.error_stack, /^Error: Proxmox could not be reached\n\s+at /);
+    assert.match(detailed.error_stack, /log-format\.test\.js/, 'the stack says where it was thrown');
+    assert.deepEqual(detailed.error_causes, ['TypeError: fetch failed', 'Error: connect ECONNREFUSED 10.0.0.5:8006 ticket [redacted]']);
   });
 });
