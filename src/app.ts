@@ -96,6 +96,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     caPem: config.proxmox_ca_pem,
     insecure: config.proxmox_tls_insecure,
     hosts,
+    observe: (route, outcome, seconds) => metrics.proxmoxCallSeconds.labels(route, outcome).observe(seconds),
   });
   app.addHook('onClose', () => clients.close());
   const access = new ConsoleService(clients, sessions, stores.coordination, { maxSessionSeconds: config.session_max_duration }, log.child('PROXMOX'));

@@ -140,6 +140,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
       // The operator sees in /status why a viewer got no console (e.g. xterm_requires_password).
       if (outcome.reason === 'upstream_failed' && isProxmoxError(outcome.error)) {
         const code = outcome.error.code;
+        deps.metrics.proxmoxErrors.labels(code).inc();
         detached(sessionLog, 'recording the console error', () => deps.sessions.setLastError(session.id, code));
       }
       sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error } : {}) });

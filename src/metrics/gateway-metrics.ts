@@ -35,6 +35,13 @@ export class GatewayMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
+  readonly proxmoxCallSeconds = new Histogram({
+    name: 'proxmoxvnc_proxmox_call_seconds',
+    help: 'Proxmox API calls and console websocket dials, by route and outcome (ok or the error code)',
+    labelNames: ['route', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   /** Children resolved once: the relay's hot path then only adds numbers. */
   readonly toBrowser = this.bytesRelayed.labels('to_browser');
   readonly toProxmox = this.bytesRelayed.labels('to_proxmox');

@@ -21,6 +21,13 @@ export interface ProxmoxClientOptions {
   insecure?: boolean;
   /** `proxmox_hosts_allowed`, checked at every connection against the address dialled. */
   hosts?: HostPolicy;
+  /** Told how long each call took: its route with node and guest left out, `ok` or its error code. */
+  observe?(route: string, outcome: string, seconds: number): void;
+}
+
+/** A path's route, with the node and guest left out, so a metric's labels stay few. */
+export function routeOf(path: string): string {
+  return path.replace(/^\/nodes\/[^/]+/, '/nodes/{node}').replace(/\/(qemu|lxc)\/\d+/, '/$1/{vmid}');
 }
 
 export type ProxmoxCredentials =
@@ -115,6 +122,7 @@ export class ProxmoxClient {
   readonly target: TlsTarget;
   private readonly policy: TlsPolicy;
   private readonly hosts: HostPolicy | undefined;
+  private readonly observe: ProxmoxClientOptions['observe'];
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly origin: string;
@@ -126,6 +134,7 @@ export class ProxmoxClient {
     const host = endpoint.hostname.includes(':') && !endpoint.hostname.startsWith('[') ? `[${endpoint.hostname}]` : endpoint.hostname;
     this.origin = `https://${host}:${endpoint.port}`;
     this.hosts = options.hosts;
+    this.observe = options.observe;
     this.agent = new Agent({ connect: undiciConnector(this.policy, options.timeoutMs, options.hosts), keepAliveTimeout: 4_000 });
   }
 
@@ -203,17 +212,33 @@ export class ProxmoxClient {
     ticket: string,
     options: { handshakeTimeoutMs: number },
   ): Promise<WebSocket> {
-    return dialVncWebsocket({
+    const path = guestPath(node, type, vmid, 'vncwebsocket');
+    return this.timed(path, () => dialVncWebsocket({
       policy: this.policy,
       ...(this.hosts ? { hosts: this.hosts } : {}),
       target: this.target,
-      url: `${this.origin}${API_PREFIX}${guestPath(node, type, vmid, 'vncwebsocket')}`,
+      url: `${this.origin}${API_PREFIX}${path}`,
       port,
       vncTicket: ticket,
       headers: authHeaders(creds, 'GET'),
       secrets: [...credentialSecrets(creds), ticket],
       handshakeTimeoutMs: options.handshakeTimeoutMs,
-    });
+    }));
+  }
+
+  /** Runs a call and reports how long it took and how it ended. */
+  private async timed<T>(path: string, work: () => Promise<T>): Promise<T> {
+    if (!this.observe) return work();
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      return await work();
+    } catch (error) {
+      outcome = error instanceof ProxmoxError ? error.code : 'proxmox_error';
+      throw error;
+    } finally {
+      this.observe(routeOf(path), outcome, (performance.now() - started) / 1000);
+    }
   }
 
   private consoleTicket(data: Record<string, unknown>, call: string): TermProxyTicket {
@@ -238,12 +263,22 @@ export class ProxmoxClient {
   }
 
   /** One API call: returns `data` of the answer, or throws a ProxmoxError. */
-  private async call(
+  private call(
     creds: ProxmoxCredentials | null,
     method: 'GET' | 'POST',
     path: string,
     params: Params = {},
     extraSecrets: string[] = [],
+  ): Promise<unknown> {
+    return this.timed(path, () => this.send(creds, method, path, params, extraSecrets));
+  }
+
+  private async send(
+    creds: ProxmoxCredentials | null,
+    method: 'GET' | 'POST',
+    path: string,
+    params: Params,
+    extraSecrets: string[],
   ): Promise<unknown> {
     const secrets = [...credentialSecrets(creds), ...extraSecrets];
     const form = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();

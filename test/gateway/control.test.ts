@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { FormData, request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, freePort, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, freePort, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { poll } from '../helpers/poll.js';
 import { requireExecutable } from '../helpers/system.js';
 
 const run = promisify(execFile);
@@ -303,5 +304,32 @@ describe('control API', () => {
     assert.ok(value(/^proxmoxvnc_sessions\{state="created",console="novnc",type="qemu"\} (\d+)$/m) >= 1);
     assert.ok(value(/^proxmoxvnc_proxmox_errors_total\{code="proxmox_auth_failed"\} (\d+)$/m) >= 1);
     assert.doesNotMatch(text, new RegExp(String(created.body.token)));
+    // Proxmox call latency, by route (node and guest left out) and outcome.
+    assert.ok(value(/^proxmoxvnc_proxmox_call_seconds_count\{route="\/access\/ticket",outcome="ok"\} (\d+)$/m) >= 1, text);
+    assert.ok(value(/^proxmoxvnc_proxmox_call_seconds_count\{route="\/access\/ticket",outcome="proxmox_auth_failed"\} (\d+)$/m) >= 1);
+    assert.ok(value(/^proxmoxvnc_proxmox_call_seconds_count\{route="\/cluster\/resources",outcome="ok"\} (\d+)$/m) >= 1);
+    assert.doesNotMatch(text, /route="[^"]*(pve1|\/100\/)/, 'no node name or vmid in a label');
+  });
+
+  it('counts a console that fails to open in proxmox_errors_total, and times the websocket dial', async () => {
+    const errors = async () => {
+      const text = await (await request(`${tg.origin}/metrics`)).body.text();
+      return { text, failed: Number(/^proxmoxvnc_proxmox_errors_total\{code="proxmox_auth_failed"\} (\d+)$/m.exec(text)?.[1] ?? 0) };
+    };
+    const before = await errors();
+    // Not checked at /create: the wrong password is found when the console opens.
+    const created = await createToken(tg, { ...base, password: 'wrong', validate: 'false' });
+    const { location, cookie } = await redeem(created.body.url as string);
+    const opened = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${location!}websocket`, { origin: tg.origin, cookie: cookie! });
+    // The browser's half of the handshake: the failure comes as its SecurityResult.
+    const refused = await opened.client!.handshake({}).catch((error: Error) => error);
+    assert.ok(refused instanceof Error || refused.securityResult !== 0, 'the console did not open');
+    // Counted once the bridge has returned, a moment after the browser's socket closed.
+    await poll(async () => (await errors()).failed, (n) => n === before.failed + 1, 'the failed opening counted');
+    const good = await redeem((await createToken(tg, base)).body.url as string);
+    const viewer = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${good.location!}websocket`, { origin: tg.origin, cookie: good.cookie! });
+    assert.equal((await viewer.client!.handshake({})).securityResult, 0);
+    viewer.ws!.close();
+    assert.match((await errors()).text, /^proxmoxvnc_proxmox_call_seconds_count\{route="\/nodes\/\{node\}\/qemu\/\{vmid\}\/vncwebsocket",outcome="ok"\} [1-9]/m);
   });
 });
