@@ -74,7 +74,7 @@ async function measureSideBySide(paths: BenchPath[], rounds: number, loadAverage
 }
 
 /**
- * `--rounds N`: throughput rounds (default 6); `--gateway-node-options "..."`: e.g.
+ * `--rounds N`: throughput rounds (default 6); `--gateway-node-options="..."`: e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway under this load.
  */
 function options(): { rounds: number; gatewayNodeOptions: string[] } {

@@ -1,5 +1,7 @@
+import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { closeUpstream, toBuffer } from '../proxmox/upstream-socket.js';
+import { binaryFrameHeader, ServerFrameReader } from './ws-frames.js';
 
 export interface RelayOptions {
   /** Bytes queued toward one side beyond which the other side stops being read. */
@@ -24,6 +26,21 @@ export interface RelayEnd {
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 /** pveproxy kills the connection on frames over 128 KiB. */
 export const MAX_UPSTREAM_FRAME = 128 * 1024;
+/**
+ * TLS's largest record (2^14 bytes), which is what Node hands over per read from a TLS socket: a
+ * shorter chunk means the sender paused, so what is gathered goes out at once; after full ones,
+ * more is likely to follow in the same turn of the event loop and is gathered first.
+ */
+const FULL_RECORD = 16 * 1024;
+const FULL_RECORD_HEADER = binaryFrameHeader(FULL_RECORD);
+/** The most gathered for one write toward the browser (also what a paused relay may hold beyond its limit). */
+const MAX_GATHERED = 64 * 1024;
+/**
+ * The upstream is paused once this much waits in the browser socket's own queue (or the
+ * high-water mark, if lower): the kernel's send buffer behind it keeps the connection busy, and
+ * chunks that wait longer outlive V8's young generation, which then costs full collections.
+ */
+const BROWSER_QUEUE_TARGET = 64 * 1024;
 
 
 /** Pieces of at most `max` bytes, without copying. */
@@ -39,6 +56,116 @@ export function sendFrames(to: WebSocket, data: Buffer, maxFrame: number, onWrit
   if (to.readyState !== WebSocket.OPEN || data.length === 0) return 0;
   for (const piece of splitFrames(data, maxFrame)) to.send(piece, { binary: true, compress: false, fin: true }, onWritten);
   return data.length;
+}
+
+/** The fields of ws's Receiver that tell whether it holds part of a frame (ws 8). */
+interface WsReceiverState {
+  _bufferedBytes?: unknown;
+  _state?: unknown;
+  _fragmented?: unknown;
+  writableLength?: unknown;
+}
+
+/**
+ * ws's socket (`_socket`, not documented but stable through ws 8), when the bytes still to come
+ * on it can be read by someone else without losing any: ws's Receiver holds no part of a frame.
+ * Anything else (another ws, a receiver mid-frame) gets undefined, and the relay stays with ws.
+ */
+function socketAtFrameBoundary(ws: WebSocket): Duplex | undefined {
+  const internals = ws as unknown as { _socket?: Duplex; _receiver?: WsReceiverState };
+  const receiver = internals._receiver;
+  if (!receiver || receiver._bufferedBytes !== 0 || receiver._state !== 0 || receiver._fragmented !== 0 || receiver.writableLength !== 0) return undefined;
+  return internals._socket;
+}
+
+interface Downstream {
+  /** Sends what was gathered, e.g. before the browser is closed. */
+  flush(): void;
+  /** No more is forwarded; whatever still arrives is dropped. */
+  stop(): void;
+}
+
+interface FrameForwarding {
+  highWaterMark: number;
+  count(toBrowser: number): void;
+  onFirstData: (() => void) | undefined;
+  onEnd(error?: Error): void;
+}
+
+/**
+ * Server to browser without ws: the upstream's frames are followed on its socket and their
+ * payloads re-framed onto the browser's, gathered over a turn of the event loop into one write.
+ * Every write is whole frames, so ws's own frames to the browser (a pong, the Close) never land
+ * inside one. The upstream socket is paused while the browser's holds more than the high-water mark.
+ */
+function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: WebSocket, browserSocket: Duplex, how: FrameForwarding): Downstream {
+  const wsDataListeners = upstreamSocket.listeners('data') as ((chunk: Buffer) => void)[];
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  let flushLater: NodeJS.Immediate | undefined;
+  let paused = false;
+  let stopped = false;
+  let onFirstData = how.onFirstData;
+  const queueLimit = Math.min(how.highWaterMark, BROWSER_QUEUE_TARGET);
+
+  const resume = () => {
+    paused = false;
+    if (!stopped) upstreamSocket.resume();
+  };
+  const flush = () => {
+    if (flushLater) {
+      clearImmediate(flushLater);
+      flushLater = undefined;
+    }
+    if (gathered.length === 0) return;
+    const frames = gathered;
+    const bytes = gatheredBytes;
+    gathered = [];
+    gatheredBytes = 0;
+    // After ws sent its Close, no data frame may follow.
+    if (browser.readyState !== WebSocket.OPEN) return;
+    browserSocket.cork();
+    for (const frame of frames) browserSocket.write(frame);
+    browserSocket.uncork();
+    how.count(bytes);
+    if (!paused && browserSocket.writableLength > queueLimit) {
+      paused = true;
+      upstreamSocket.pause();
+      browserSocket.once('drain', resume);
+    }
+  };
+  const reader = new ServerFrameReader({
+    data(payload) {
+      onFirstData?.();
+      onFirstData = undefined;
+      gathered.push(payload.length === FULL_RECORD ? FULL_RECORD_HEADER : binaryFrameHeader(payload.length), payload);
+      gatheredBytes += payload.length;
+    },
+    ping: (payload) => upstream.pong(payload),
+    pong: () => {},
+    close: () => how.onEnd(),
+  });
+  const onData = (chunk: Buffer) => {
+    if (stopped) return;
+    try {
+      reader.push(chunk);
+    } catch (err) {
+      how.onEnd(err as Error);
+      return;
+    }
+    if (chunk.length < FULL_RECORD || gatheredBytes >= MAX_GATHERED) flush();
+    else flushLater ??= setImmediate(flush);
+  };
+  for (const listener of wsDataListeners) upstreamSocket.off('data', listener);
+  upstreamSocket.on('data', onData);
+  return {
+    flush,
+    stop() {
+      stopped = true;
+      if (flushLater) clearImmediate(flushLater);
+      browserSocket.off('drain', resume);
+    },
+  };
 }
 
 /**
@@ -93,7 +220,15 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
   };
 
   return new Promise((resolve) => {
+    // Set below once the listeners are in place; finish() may run before.
+    const forwarding: { downstream?: Downstream } = {};
+    let finished = false;
     const finish = (closedBy: RelayEnd['closedBy']) => {
+      if (finished) return;
+      finished = true;
+      // What the upstream sent before the end still reaches the browser, ahead of the Close.
+      forwarding.downstream?.flush();
+      forwarding.downstream?.stop();
       browser.off('message', fromBrowser);
       upstream.off('message', fromUpstream);
       browser.off('close', onBrowserClose);
@@ -114,12 +249,26 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
     const onBrowserClose = () => finish('browser');
     const onUpstreamClose = () => finish('upstream');
     browser.on('message', fromBrowser);
-    upstream.on('message', fromUpstream);
     browser.on('close', onBrowserClose);
     upstream.on('close', onUpstreamClose);
     browser.on('error', onError);
     upstream.on('error', onError);
-    if (browser.readyState !== WebSocket.OPEN) finish('browser');
-    else if (upstream.readyState !== WebSocket.OPEN) finish('upstream');
+    if (browser.readyState !== WebSocket.OPEN) return finish('browser');
+    if (upstream.readyState !== WebSocket.OPEN) return finish('upstream');
+    const upstreamSocket = socketAtFrameBoundary(upstream);
+    const browserSocket = (browser as unknown as { _socket?: Duplex })._socket;
+    if (!upstreamSocket || !browserSocket) {
+      upstream.on('message', fromUpstream);
+      return;
+    }
+    forwarding.downstream = forwardFrames(upstream, upstreamSocket, browser, browserSocket, {
+      highWaterMark,
+      count: (n) => onBytes(n, 0),
+      onFirstData: firstUpstreamMessage,
+      onEnd(err) {
+        if (err) onError(err);
+        finish('upstream');
+      },
+    });
   });
 }

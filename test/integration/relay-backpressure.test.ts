@@ -1,0 +1,198 @@
+// The relay's server-to-browser path, which follows the upstream's frames on its socket and
+// re-frames them onto the browser's: what a browser that stops reading costs the gateway, and
+// the upstream's text, fragments, pings and Close frames on that path.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import { relay, type RelayEnd } from '../../src/console/relay.js';
+import { WsProtocolError } from '../../src/console/ws-frames.js';
+
+/** Plays pveproxy: the far end of the upstream websocket. */
+let upstreamServer: WebSocketServer;
+/** Plays the gateway's public side: accepts the browser's websocket. */
+let gatewayServer: WebSocketServer;
+
+before(async () => {
+  upstreamServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  gatewayServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  await Promise.all([once(upstreamServer, 'listening'), once(gatewayServer, 'listening')]);
+});
+
+after(async () => {
+  for (const server of [upstreamServer, gatewayServer]) {
+    for (const ws of server.clients) ws.terminate();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+const port = (server: WebSocketServer) => (server.address() as AddressInfo).port;
+/** ws's socket under a WebSocket: where the bytes a relay holds wait. */
+const socketOf = (ws: WebSocket) => (ws as unknown as { _socket: Duplex })._socket;
+
+interface Joined {
+  browser: WebSocket;
+  gatewaySide: WebSocket;
+  upstream: WebSocket;
+  farUpstream: WebSocket;
+  start(highWaterMark?: number): Promise<RelayEnd>;
+  counted: { toBrowser: number };
+}
+
+/** A browser client, the gateway's two sockets (joined by start()), and the upstream's far end. */
+async function connect(): Promise<Joined> {
+  const farUpstreamP = once(upstreamServer, 'connection').then(([ws]) => ws as WebSocket);
+  const gatewaySideP = once(gatewayServer, 'connection').then(([ws]) => ws as WebSocket);
+  const upstream = new WebSocket(`ws://127.0.0.1:${port(upstreamServer)}/`, { perMessageDeflate: false });
+  const browser = new WebSocket(`ws://127.0.0.1:${port(gatewayServer)}/`, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  for (const ws of [upstream, browser]) ws.on('error', () => {});
+  const [farUpstream, gatewaySide] = await Promise.all([farUpstreamP, gatewaySideP, once(upstream, 'open'), once(browser, 'open')]);
+  farUpstream.on('error', () => {});
+  gatewaySide.on('error', () => {});
+  const counted = { toBrowser: 0 };
+  const start = (highWaterMark?: number) => relay(gatewaySide, upstream, { highWaterMark, onBytes: (down) => (counted.toBrowser += down) });
+  return { browser, gatewaySide, upstream, farUpstream, start, counted };
+}
+
+/** Everything the browser receives, and whether every frame was binary. */
+function collect(browser: WebSocket): { bytes(): Buffer; allBinary: boolean } {
+  const chunks: Buffer[] = [];
+  const state = {
+    allBinary: true,
+    bytes: () => Buffer.concat(chunks),
+  };
+  browser.on('message', (data: RawData, isBinary: boolean) => {
+    chunks.push(data as Buffer);
+    if (!isBinary) state.allBinary = false;
+  });
+  return state;
+}
+
+async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !ok(); await sleep(10)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+test('a browser that stops reading costs the gateway at most the high-water mark plus a constant', async () => {
+  const highWaterMark = 32 * 1024;
+  // One gathered write past the mark (up to 64 KiB, plus the chunk that crossed it: 64 KiB on a
+  // plain socket, 16 KiB from TLS), and what the upstream socket had read when it was paused: its
+  // readable buffer's 16 KiB high-water mark plus one 64 KiB read.
+  const constant = 64 * 1024 + 64 * 1024 + 16 * 1024 + 64 * 1024;
+  const { browser, gatewaySide, upstream, farUpstream, start, counted } = await connect();
+  const ended = start(highWaterMark);
+  const chunk = 64 * 1024;
+  const total = 32 * 1024 * 1024;
+  browser.pause();
+  // The far end queues everything at once: only backpressure keeps it out of the gateway.
+  for (let sent = 0, i = 0; sent < total; sent += chunk, i++) farUpstream.send(Buffer.alloc(chunk, i & 0xff));
+  await sleep(800);
+  const held = () => socketOf(gatewaySide).writableLength + socketOf(upstream).readableLength;
+  assert.ok(held() <= highWaterMark + constant, `the gateway holds ${held()} bytes for a browser that does not read (${socketOf(gatewaySide).writableLength} + ${socketOf(upstream).readableLength}, hwm ${socketOf(upstream).readableHighWaterMark})`);
+  // Stalled, not slowly draining into the gateway: nothing more is taken from the upstream.
+  const taken = counted.toBrowser;
+  await sleep(300);
+  assert.equal(counted.toBrowser, taken);
+  assert.ok(taken < total / 2, `the gateway took ${taken} of ${total} bytes from the upstream`);
+
+  let got = 0;
+  let inOrder = true;
+  browser.on('message', (data: RawData) => {
+    const buf = data as Buffer;
+    // Frames are cut anywhere: check every byte against the message it came from.
+    for (let i = 0; i < buf.length; i += 4096) if (buf[i] !== (Math.floor((got + i) / chunk) & 0xff)) inOrder = false;
+    got += buf.length;
+  });
+  browser.resume();
+  await until('every byte at the browser', () => got === total, 20_000);
+  assert.ok(inOrder);
+  assert.equal(counted.toBrowser, total);
+  farUpstream.terminate();
+  assert.equal((await ended).closedBy, 'upstream');
+});
+
+test('text and fragmented messages from the upstream reach the browser as binary bytes, in order', async () => {
+  const { browser, farUpstream, start } = await connect();
+  const ended = start();
+  const received = collect(browser);
+  farUpstream.send('héllo ', { binary: false });
+  farUpstream.send(Buffer.from('frag'), { fin: false });
+  farUpstream.send(Buffer.from('mented '), { fin: false });
+  farUpstream.send(Buffer.from('message'), { fin: true });
+  const expected = Buffer.from('héllo fragmented message');
+  await until('the bytes at the browser', () => received.bytes().length >= expected.length);
+  assert.deepEqual(received.bytes(), expected);
+  assert.ok(received.allBinary);
+  browser.close();
+  assert.equal((await ended).closedBy, 'browser');
+});
+
+test('pings: the gateway answers the upstream\'s itself, ws answers the browser\'s, data in between stays whole', async () => {
+  const { browser, farUpstream, start } = await connect();
+  const ended = start();
+  const received = collect(browser);
+  const upstreamPongs: string[] = [];
+  farUpstream.on('pong', (data) => upstreamPongs.push(data.toString()));
+  let browserPongs = 0;
+  browser.on('pong', () => browserPongs++);
+  const payload = Buffer.from(Array.from({ length: 4 * 1024 * 1024 }, (_, i) => (i * 7) & 0xff));
+  for (let at = 0; at < payload.length; at += 100_000) {
+    farUpstream.send(payload.subarray(at, at + 100_000));
+    farUpstream.ping(`p${at}`);
+    browser.ping();
+  }
+  await until('all data and pongs', () => received.bytes().length >= payload.length && browserPongs === 42 && upstreamPongs.length === 42);
+  // No ping reached the browser as data, and no pong of ws's landed inside a frame.
+  assert.deepEqual(received.bytes(), payload);
+  assert.equal(upstreamPongs[41], `p${41 * 100_000}`);
+  browser.close();
+  assert.equal((await ended).closedBy, 'browser');
+});
+
+test('an upstream Close ends the relay after the data sent before it; the browser gets 1000', async () => {
+  const { browser, farUpstream, start } = await connect();
+  const ended = start();
+  const received = collect(browser);
+  const browserClosed = once(browser, 'close');
+  farUpstream.send(Buffer.alloc(300_000, 9));
+  farUpstream.close(1000, 'bye');
+  const end = await ended;
+  assert.equal(end.closedBy, 'upstream');
+  assert.equal(end.error, undefined);
+  const [code] = await browserClosed;
+  assert.equal(code, 1000);
+  assert.deepEqual(received.bytes(), Buffer.alloc(300_000, 9));
+});
+
+test('a frame no server may send (masked) ends the relay with a protocol error', async () => {
+  const { browser, farUpstream, start } = await connect();
+  const ended = start();
+  const browserClosed = once(browser, 'close');
+  // RFC 6455's masked "Hello", written raw by the far end.
+  socketOf(farUpstream).write(Buffer.from('818537fa213d7f9f4d5158', 'hex'));
+  const end = await ended;
+  assert.equal(end.closedBy, 'upstream');
+  assert.ok(end.error instanceof WsProtocolError, String(end.error));
+  assert.equal((await browserClosed)[0], 1000);
+});
+
+test('an upstream whose ws still holds part of a frame when the relay starts is relayed through ws, nothing lost', async () => {
+  const { browser, upstream, farUpstream, start } = await connect();
+  const received = collect(browser);
+  const payload = Buffer.from(Array.from({ length: 1000 }, (_, i) => i & 0xff));
+  const frame = Buffer.concat([Buffer.from([0x82, 126, 0x03, 0xe8]), payload]);
+  socketOf(farUpstream).write(frame.subarray(0, 500));
+  // The first half sits in ws's receiver before the relay takes the upstream.
+  await until('the half frame at the gateway', () => (upstream as unknown as { _receiver: { _bufferedBytes: number } })._receiver._bufferedBytes > 0);
+  const ended = start();
+  socketOf(farUpstream).write(frame.subarray(500));
+  farUpstream.send(Buffer.from('after'));
+  await until('the bytes at the browser', () => received.bytes().length >= 1005);
+  assert.deepEqual(received.bytes(), Buffer.concat([payload, Buffer.from('after')]));
+  browser.close();
+  assert.equal((await ended).closedBy, 'browser');
+});
