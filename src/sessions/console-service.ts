@@ -9,6 +9,7 @@ import { closeUpstream } from '../proxmox/upstream-socket.js';
 import type { ConsoleGrant, GrantRequest, ProxmoxTarget } from './grant.js';
 import type { Coordination } from './coordination.js';
 import type { SessionRecord } from './record.js';
+import { SingleFlight } from './single-flight.js';
 import type { SessionStore } from './store.js';
 
 /**
@@ -39,6 +40,9 @@ export interface UpstreamConsole {
  * per browser connection, a grant into an authenticated-to-be console websocket on Proxmox.
  */
 export class ConsoleService {
+  /** A session's viewers opening at once log in (or renew its ticket) once, not once each. */
+  private readonly logins = new SingleFlight<ProxmoxCredentials>();
+
   constructor(
     private readonly clients: ProxmoxClients,
     private readonly sessions: Pick<SessionStore, 'updateGrant'>,
@@ -172,9 +176,9 @@ export class ConsoleService {
    */
   private async credentials(client: ProxmoxClient, session: SessionRecord): Promise<ProxmoxCredentials> {
     const held = session.grant.credentials;
-    if (held.kind === 'password') return client.login(held.username, held.password);
+    if (held.kind === 'password') return this.logins.run(session.id, () => client.login(held.username, held.password));
     const stale = this.staleTicket(session.grant);
-    return stale ? this.renewedTicket(client, session, stale) : held;
+    return stale ? this.logins.run(session.id, () => this.renewedTicket(client, session, stale)) : held;
   }
 
   /** The grant's ticket when it is due for renewal. */

@@ -105,6 +105,17 @@ for (const release of ['current', '7'] as const) {
       ws.close();
     });
 
+    it('logs in once when the viewers of a session without validation open together', async () => {
+      const redeemed = await redeem(await link({ validate: 'false' }));
+      const wsUrl = `${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`;
+      const before = sim.stats().logins;
+      const viewers = await Promise.all([connect(wsUrl, tg.origin, redeemed.cookie!), connect(wsUrl, tg.origin, redeemed.cookie!)]);
+      const results = await Promise.all(viewers.map(({ client }) => client.handshake({})));
+      assert.deepEqual(results.map((r) => r.securityResult), [0, 0]);
+      assert.equal(sim.stats().logins - before, 1, 'one login for both');
+      for (const { ws } of viewers) ws.close();
+    });
+
     it("opens a container's console, its type detected", async () => {
       const { node: _n, ...rest } = base;
       const { client, ws } = await openConsole(tg, await link({ ...rest, vmid: '200' }));
