@@ -100,6 +100,9 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     deps.viewers.add(session.id, viewer);
     sessionLog.info('viewer connected', { viewers: Object.values(joined.viewers).reduce((a, b) => a + b, 0) });
     const openedAt = Date.now();
+    // A browser that leaves while its console is being opened cancels what is left of the opening.
+    const opening = new AbortController();
+    ws.once('close', () => opening.abort());
     let title = sessionTitle(joined);
     const common = {
       handshakeTimeoutMs: deps.handshakeTimeoutMs,
@@ -122,13 +125,13 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         joined.grant.console === 'xterm'
           ? await runTermBridge(ws, {
               ...common,
-              openUpstream: () => deps.access.openTermUpstream(joined),
+              openUpstream: () => deps.access.openTermUpstream(joined, opening.signal),
               viewOnly: joined.grant.viewOnly,
             })
           : await runVncBridge(ws, {
               ...common,
               openUpstream: async () => {
-                const upstream = await deps.access.openVncUpstream(joined);
+                const upstream = await deps.access.openVncUpstream(joined, opening.signal);
                 title = upstream.title;
                 return upstream;
               },

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import type WebSocket from 'ws';
-import { ProxmoxError, proxmoxHttpError } from './errors.js';
+import { OpeningCancelledError, ProxmoxError, proxmoxHttpError } from './errors.js';
 import type { HostPolicy } from './host-policy.js';
 import { networkErrorToProxmox, resolveTlsPolicy, undiciConnector, type TlsPolicy, type TlsTarget } from './tls.js';
 import { dialVncWebsocket } from './vnc-websocket.js';
@@ -123,6 +123,8 @@ export class ProxmoxClient {
   private readonly policy: TlsPolicy;
   private readonly hosts: HostPolicy | undefined;
   private readonly observe: ProxmoxClientOptions['observe'];
+  /** Set on a view made by withSignal(): its calls and dials end when it aborts. */
+  private signal: AbortSignal | undefined;
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly origin: string;
@@ -136,6 +138,17 @@ export class ProxmoxClient {
     this.hosts = options.hosts;
     this.observe = options.observe;
     this.agent = new Agent({ connect: undiciConnector(this.policy, options.timeoutMs, options.hosts), keepAliveTimeout: 4_000 });
+  }
+
+  /**
+   * This client, with its calls and console dials abandoned once `signal` aborts: a browser that
+   * leaves while its console is being opened costs no further Proxmox round trip. It shares the
+   * connection pool; close() the original, not the view.
+   */
+  withSignal(signal: AbortSignal): ProxmoxClient {
+    const view = Object.create(this) as ProxmoxClient;
+    view.signal = signal;
+    return view;
   }
 
   /** Lets calls in flight finish (each is bounded by timeoutMs), then closes the pooled connections. */
@@ -223,6 +236,7 @@ export class ProxmoxClient {
       headers: authHeaders(creds, 'GET'),
       secrets: [...credentialSecrets(creds), ticket],
       handshakeTimeoutMs: options.handshakeTimeoutMs,
+      ...(this.signal ? { signal: this.signal } : {}),
     }));
   }
 
@@ -234,7 +248,7 @@ export class ProxmoxClient {
     try {
       return await work();
     } catch (error) {
-      outcome = error instanceof ProxmoxError ? error.code : 'proxmox_error';
+      outcome = error instanceof ProxmoxError ? error.code : error instanceof OpeningCancelledError ? 'cancelled' : 'proxmox_error';
       throw error;
     } finally {
       this.observe(routeOf(path), outcome, (performance.now() - started) / 1000);
@@ -298,7 +312,7 @@ export class ProxmoxClient {
         headers,
         body: method === 'POST' ? form : undefined,
         dispatcher: this.agent,
-        signal: abort.signal,
+        signal: this.signal ? AbortSignal.any([abort.signal, this.signal]) : abort.signal,
       });
       const body = await readBody(res.body);
       if (res.statusCode >= 400) throw proxmoxHttpError(res.statusCode, errorText(res.statusText, body), secrets);
@@ -311,6 +325,7 @@ export class ProxmoxClient {
         throw new ProxmoxError('proxmox_error', `Proxmox answered ${method} ${path} with invalid JSON.`);
       }
     } catch (err) {
+      if (this.signal?.aborted) throw new OpeningCancelledError({ cause: err });
       if (timedOut) throw new ProxmoxError('proxmox_timeout', `Proxmox did not answer ${method} ${path} within ${this.timeoutMs} ms.`, { cause: err });
       throw networkErrorToProxmox(err, this.target);
     } finally {

@@ -57,3 +57,14 @@ export function proxmoxHttpError(status: number, text: string, secrets: readonly
   }
   return new ProxmoxError('proxmox_error', `Proxmox answered with an error${suffix}.`);
 }
+
+/**
+ * The browser that asked for a console left while it was being opened: the calls and the dial
+ * for it were abandoned. Not a Proxmox failure, and never counted as one.
+ */
+export class OpeningCancelledError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super('the console opening was cancelled: the browser left', options);
+    this.name = 'OpeningCancelledError';
+  }
+}

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { ProxmoxError, proxmoxHttpError } from './errors.js';
+import { OpeningCancelledError, ProxmoxError, proxmoxHttpError } from './errors.js';
 import type { HostPolicy } from './host-policy.js';
 import { formatTarget, networkErrorToProxmox, wsCreateConnection, type TlsPolicy, type TlsTarget } from './tls.js';
 
@@ -17,6 +17,8 @@ export interface VncWebsocketDial {
   /** Strings that must not appear in error messages. */
   secrets: readonly string[];
   handshakeTimeoutMs: number;
+  /** Abandons the dial (the browser left). */
+  signal?: AbortSignal;
 }
 
 // pveproxy sends frames of at most 128 KiB and never fragments; this leaves room without
@@ -46,10 +48,11 @@ export function dialVncWebsocket(dial: VncWebsocketDial): Promise<WebSocket> {
     });
     let settled = false;
 
-    function settle(err: ProxmoxError | null): void {
+    function settle(err: Error | null): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      dial.signal?.removeEventListener('abort', onAbort);
       ws.off('open', onOpen);
       ws.off('unexpected-response', onUnexpectedResponse);
       if (err) {
@@ -72,6 +75,11 @@ export function dialVncWebsocket(dial: VncWebsocketDial): Promise<WebSocket> {
       settle(new ProxmoxError('proxmox_timeout', `Proxmox at ${formatTarget(dial.target)} did not open the console websocket within ${dial.handshakeTimeoutMs} ms.`));
     }, dial.handshakeTimeoutMs);
 
+    function onAbort(): void {
+      settle(new OpeningCancelledError());
+    }
+    if (dial.signal?.aborted) onAbort();
+    dial.signal?.addEventListener('abort', onAbort);
     ws.on('open', onOpen);
     ws.on('unexpected-response', onUnexpectedResponse);
     // Stays attached for the socket's life: the caller adds its own handling, and an 'error'

@@ -2,7 +2,7 @@ import type WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import type { ProxmoxClients } from '../proxmox/clients.js';
 import type { GuestType, ProxmoxClient, ProxmoxCredentials, TicketCredentials } from '../proxmox/client.js';
-import { ProxmoxError, isProxmoxError } from '../proxmox/errors.js';
+import { OpeningCancelledError, ProxmoxError, isProxmoxError } from '../proxmox/errors.js';
 import { checkConsoleAccess, resolveGuest, type ResolvedGuest } from '../proxmox/guest.js';
 import { logInToTerminal, TermLoginRefusedError, TermLoginTimeoutError, type LoggedInTerminal } from '../proxmox/term-login.js';
 import { closeUpstream } from '../proxmox/upstream-socket.js';
@@ -102,14 +102,18 @@ export class ConsoleService {
     };
   }
 
-  /** A fresh vncproxy and its websocket, for one browser connection of `session`. */
-  async openVncUpstream(session: SessionRecord): Promise<UpstreamConsole> {
-    const { client, creds, guest, grant } = await this.runningGuest(session);
+  /**
+   * A fresh vncproxy and its websocket, for one browser connection of `session`; `signal` aborts
+   * when the browser leaves, and what is still to be done for it is not.
+   */
+  async openVncUpstream(session: SessionRecord, signal?: AbortSignal): Promise<UpstreamConsole> {
+    const { client, creds, guest, grant } = await this.runningGuest(session, signal);
     // Each vncproxy replaces the guest's VNC password, failing a connection that has not
     // authenticated yet: a guest's consoles are opened one at a time, up to authentication.
     const { hostname, port } = grant.target;
     const release = await this.coordination.lock(`vncproxy|${hostname}|${port}|${grant.vmid}`, 3 * this.clients.timeoutMs);
     try {
+      if (signal?.aborted) throw new OpeningCancelledError();
       const ticket = await client.vncproxy(creds, guest.node, guest.type, grant.vmid);
       const ws = await client.openVncWebsocket(creds, guest.node, guest.type, grant.vmid, ticket.port, ticket.ticket, {
         handshakeTimeoutMs: this.clients.timeoutMs,
@@ -125,8 +129,8 @@ export class ConsoleService {
    * A fresh termproxy terminal (a VM's serial port or a container's console), logged in, for one
    * browser connection of `session`. termproxy's user and ticket never leave this method.
    */
-  async openTermUpstream(session: SessionRecord): Promise<LoggedInTerminal> {
-    const { client, creds, guest, grant } = await this.runningGuest(session);
+  async openTermUpstream(session: SessionRecord, signal?: AbortSignal): Promise<LoggedInTerminal> {
+    const { client, creds, guest, grant } = await this.runningGuest(session, signal);
     return this.openTerminal(client, creds, { node: guest.node, type: guest.type, vmid: grant.vmid, serial: grant.serial });
   }
 
@@ -152,9 +156,12 @@ export class ConsoleService {
    */
   private async runningGuest(
     session: SessionRecord,
+    signal: AbortSignal | undefined,
   ): Promise<{ client: ProxmoxClient; creds: ProxmoxCredentials; guest: ResolvedGuest; grant: ConsoleGrant }> {
-    const client = this.clients.for(session.grant.target);
-    const creds = await this.credentials(client, session);
+    const shared = this.clients.for(session.grant.target);
+    // A login shared with the session's other viewers is not theirs to cancel.
+    const creds = await this.credentials(shared, session);
+    const client = signal ? shared.withSignal(signal) : shared;
     const guest = await resolveGuest(client, creds, { node: session.grant.node, vmid: session.grant.vmid, type: session.grant.type });
     if (guest.node !== session.grant.node && session.grant.node !== undefined) {
       this.log.child('PROXMOX', { session: session.id }).info('guest found on another node', { vmid: session.grant.vmid });

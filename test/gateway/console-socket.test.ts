@@ -254,3 +254,40 @@ describe('idle timeout', () => {
     busy.ws.close();
   });
 });
+
+describe('a browser that leaves while its console opens (issue 9)', () => {
+  let sim: Simulator;
+  let tg: TestGateway;
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    tg = await startTestGateway({}, sim.caPem);
+  });
+  after(async () => {
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  it('cancels the opening: no vncproxy, no console websocket to Proxmox', async () => {
+    const params = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+    const redeemed = await redeem((await createToken(tg, params)).body.url as string);
+    const before = sim.stats();
+    // Proxmox is slow now: the guest lookup that starts every opening takes a second and a half.
+    sim.setFaults({ delayMs: 1_500 });
+    try {
+      const { ws } = await connect(`${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, tg.origin, redeemed.cookie!);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      ws.close();
+      // Long enough for the lookup to have answered and a vncproxy to have followed it.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    } finally {
+      sim.setFaults({ delayMs: 0 });
+    }
+    const after = sim.stats();
+    assert.equal(after.vncproxyCalls, before.vncproxyCalls, 'no vncproxy for a browser that left');
+    assert.equal(after.openWebsockets, before.openWebsockets);
+    // The session itself is fine: the next viewer gets its console.
+    const again = await connect(`${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, tg.origin, redeemed.cookie!);
+    assert.equal((await again.client.handshake({})).securityResult, 0);
+    again.ws.close();
+  });
+});
