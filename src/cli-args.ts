@@ -1,16 +1,19 @@
 import { parseArgs as parseNodeArgs } from 'node:util';
 
 export type CliCommand = 'run' | 'demo' | 'help' | 'version';
-export type CliArgs = { command: CliCommand; config?: string; port?: number };
+export type DemoBackend = 'builtin' | 'qemu';
+export type CliArgs = { command: CliCommand; config?: string; port?: number; backend?: DemoBackend };
 
 export const USAGE = `Usage:
   proxmoxvnc -config config.json [-port N]   run the gateway
-  proxmoxvnc demo [--port N]                 run a demo against the built-in Proxmox VE simulator
+  proxmoxvnc demo [--port N] [--backend B]   run a demo against the built-in Proxmox VE simulator
   proxmoxvnc --help | --version
 
 Flags (one or two dashes; "-config=FILE" works too):
   -config FILE   JSON config file (optional when the environment supplies what is required)
   -port N        listen port, overrides router_port
+  --backend B    demo only: the guests' consoles, "qemu" (real QEMU, showing its BIOS; the default
+                 when qemu-system-x86_64 is installed) or "builtin" (a screen that echoes typed keys)
   -h, --help     show this help
   -v, --version  show the version
 
@@ -27,11 +30,12 @@ The control secret ("authorization") must be at least 32 characters: openssl ran
 const OPTIONS = {
   config: { type: 'string' },
   port: { type: 'string' },
+  backend: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-const VALUE_FLAGS = new Set(['config', 'port']);
+const VALUE_FLAGS = new Set(['config', 'port', 'backend']);
 
 /**
  * The original (Go's flag package) takes `-config` and `-port` with one dash; node's parser
@@ -98,6 +102,11 @@ export function parseArgs(argv: readonly string[]): CliArgs | { error: string } 
     const port = parsePort(values.port);
     if (port === undefined) return { error: `flag --port: "${values.port}" is not a port number (0 to 65535)` };
     result.port = port;
+  }
+  if (values.backend !== undefined) {
+    if (result.command !== 'demo') return { error: 'flag --backend is for the demo only' };
+    if (values.backend !== 'builtin' && values.backend !== 'qemu') return { error: `flag --backend: "${values.backend}" is neither builtin nor qemu` };
+    result.backend = values.backend;
   }
   return result;
 }

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       process.stdout.write(`proxmoxvnc ${version()}\n`);
       return;
     case 'demo':
-      await runDemo({ port: args.port, stopOnSignals });
+      await runDemo({ port: args.port, backend: args.backend, stopOnSignals });
       return;
     case 'run':
       await run(args.config, args.port);

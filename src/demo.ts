@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { FormData, request } from 'undici';
 import { startSimulator } from '../sim/index.js';
 import { createGateway } from './app.js';
+import type { DemoBackend } from './cli-args.js';
 import { loadConfig } from './config/load.js';
 import { createLogger, type Logger } from './log.js';
 
@@ -22,6 +23,8 @@ function onPath(command: string): boolean {
 
 export interface DemoOptions {
   port?: number;
+  /** The guests' consoles; by default QEMU when it is installed. */
+  backend?: DemoBackend;
   stopOnSignals(stop: () => Promise<void>, log: Logger): void;
 }
 
@@ -31,7 +34,8 @@ export interface DemoOptions {
  * the link are printed for the person at the terminal only; the logs (stderr) never hold them.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
-  const backend = onPath('qemu-system-x86_64') ? 'qemu' : 'builtin';
+  const backend = options.backend ?? (onPath('qemu-system-x86_64') ? 'qemu' : 'builtin');
+  if (backend === 'qemu' && !onPath('qemu-system-x86_64')) throw new Error('--backend qemu needs qemu-system-x86_64 (Debian: apt-get install qemu-system-x86)');
   const sim = await startSimulator({ host: '127.0.0.1', port: 0, backend });
   const workDir = await mkdtemp(join(tmpdir(), 'proxmoxvnc-demo-'));
   const caFile = join(workDir, 'pve-root-ca.pem');
@@ -69,7 +73,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   process.stdout.write(
     [
       '',
-      `proxmoxvnc demo: gateway ${gateway.publicOrigin}, simulated Proxmox VE ${sim.url} (${backend === 'qemu' ? 'real QEMU guests' : 'built-in guest consoles; install qemu-system-x86 for real QEMU'})`,
+      `proxmoxvnc demo: gateway ${gateway.publicOrigin}, simulated Proxmox VE ${sim.url} (${backend === 'qemu' ? 'real QEMU guests; --backend builtin for a screen that echoes typed keys' : 'built-in guest consoles; install qemu-system-x86 for real QEMU'})`,
       `guests: ${guests}`,
       '',
       'Open this console link in a browser (it works once, for 5 minutes):',

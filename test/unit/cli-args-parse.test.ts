@@ -39,6 +39,13 @@ describe('parseArgs', () => {
     assert.deepEqual(parseArgs(['-port', '8000', 'demo']), { command: 'demo', port: 8000 });
   });
 
+  it('reads the demo backend, and refuses one it does not know or outside the demo', () => {
+    assert.deepEqual(parseArgs(['demo', '--backend', 'builtin']), { command: 'demo', backend: 'builtin' });
+    assert.deepEqual(parseArgs(['demo', '-backend=qemu', '--port', '9000']), { command: 'demo', backend: 'qemu', port: 9000 });
+    assert.deepEqual(parseArgs(['demo', '--backend', 'spice']), { error: 'flag --backend: "spice" is neither builtin nor qemu' });
+    assert.deepEqual(parseArgs(['--backend', 'qemu']), { error: 'flag --backend is for the demo only' });
+  });
+
   it('refuses unknown flags', () => {
     assert.deepEqual(parseArgs(['-confg', 'x.json']), { error: 'unknown flag --confg' });
     assert.deepEqual(parseArgs(['--verbose']), { error: 'unknown flag --verbose' });
