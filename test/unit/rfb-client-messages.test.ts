@@ -13,8 +13,9 @@ const fence = Buffer.from([248, 0, 0, 0, 0, 0, 0, 1, 2, 0xaa, 0xbb]);
 const qemuKey = Buffer.from([255, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 0x1e]);
 const desktopSize = Buffer.concat([Buffer.from([251, 0, 4, 0, 3, 0, 1, 0]), Buffer.alloc(16)]);
 const continuous = Buffer.from([150, 1, 0, 0, 0, 0, 3, 0x20, 2, 0x58]);
+const xvpReboot = Buffer.from([250, 0, 1, 3]);
 
-const all = [setPixelFormat, setEncodings, updateRequest, keyDown, pointer, cutText, fence, qemuKey, desktopSize, continuous];
+const all = [setPixelFormat, setEncodings, updateRequest, keyDown, pointer, cutText, fence, qemuKey, desktopSize, continuous, xvpReboot];
 const stream = Buffer.concat(all);
 
 function feedInPieces(filter: ClientMessageFilter, data: Buffer, cut: number): Buffer {
@@ -36,8 +37,8 @@ describe('browser RFB message filter', () => {
     assert.deepEqual(filter.push(keyDown.subarray(5)), keyDown);
   });
 
-  it('drops keyboard, pointer, clipboard and resize input of a view-only viewer', () => {
-    const kept = Buffer.concat([setPixelFormat, setEncodings, updateRequest, fence, continuous]);
+  it('lets a view-only viewer send only what showing the screen takes: an allow list (XVP, fences and all input dropped)', () => {
+    const kept = Buffer.concat([setPixelFormat, setEncodings, updateRequest]);
     for (let cut = 1; cut <= stream.length; cut += 3) {
       assert.deepEqual(feedInPieces(new ClientMessageFilter(true), stream, cut), kept, `cut ${cut}`);
     }

@@ -11,10 +11,16 @@ const MAX_HEADER = 9;
 const NOTHING = Buffer.alloc(0);
 
 /**
- * Input messages: a view-only viewer's copies of these are dropped. SetDesktopSize counts as
- * input, since it changes what every other viewer sees.
+ * Input messages (what the idle timeout watches). SetDesktopSize counts as input, since it
+ * changes what every other viewer sees.
  */
 const INPUT_TYPES = new Set([4, 5, 6, 251, 255]);
+/**
+ * All a view-only viewer may send: what it takes to be shown the screen (SetPixelFormat,
+ * SetEncodings with QEMU's pseudo-encodings, FramebufferUpdateRequest). An allow list, so a
+ * message type nobody thought of (XVP's reboot, say) cannot act on the guest.
+ */
+const VIEW_ONLY_TYPES = new Set([0, 2, 3]);
 
 /**
  * Bytes needed to know a message's full length, and that length once they are there (or null
@@ -62,7 +68,7 @@ function messageLength(buf: Buffer, at: number, maxCutText: number): number | nu
 /**
  * Follows the browser's RFB messages across arbitrary chunk boundaries, so the gateway knows
  * where each one starts: to refuse garbage before Proxmox sees it, and to drop a view-only
- * viewer's input. Whole messages pass unchanged; a partial one waits for its remainder.
+ * viewer's input and controls. Whole messages pass unchanged; a partial one waits for its remainder.
  *
  * The cost is linear in the bytes received, however they are cut: the chunks of an incomplete
  * message are only listed, and joined once, when the message is complete. Every message's length
@@ -109,13 +115,13 @@ export class ClientMessageFilter {
     while (at < buf.length) {
       length = messageLength(buf, at, this.maxCutText);
       if (length === null || at + length > buf.length) break;
-      if (INPUT_TYPES.has(buf[at]!)) {
-        if (this.viewOnly) {
+      if (this.viewOnly) {
+        if (!VIEW_ONLY_TYPES.has(buf[at]!)) {
           if (at > runStart) kept.push(buf.subarray(runStart, at));
           runStart = at + length;
-        } else {
-          sawInput = true;
         }
+      } else if (INPUT_TYPES.has(buf[at]!)) {
+        sawInput = true;
       }
       at += length;
     }
