@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
+import { upstreamReadsOf } from '../proxmox/upstream-reads.js';
 import { closeUpstream, toBuffer } from '../proxmox/upstream-socket.js';
 import { binaryFrameHeader, ServerFrameReader } from './ws-frames.js';
 
@@ -94,9 +95,13 @@ interface FrameForwarding {
 
 /**
  * Server to browser without ws: the upstream's frames are followed on its socket and their
- * payloads re-framed onto the browser's, gathered over a turn of the event loop into one write.
- * Every write is whole frames, so ws's own frames to the browser (a pong, the Close) never land
- * inside one. The upstream socket is paused while the browser's holds more than the high-water mark.
+ * payloads re-framed onto the browser's. Every write is whole frames, so ws's own frames to the
+ * browser (a pong, the Close) never land inside one. The upstream socket is paused while the
+ * browser's queue holds more than the high-water mark (or BROWSER_QUEUE_TARGET).
+ *
+ * A socket the gateway dialled reads into a reused buffer (UpstreamReads): each read is written
+ * out before the next, a view that a pending write still holds being left to it. Any other
+ * socket's chunks are gathered over a turn of the event loop into one write.
  */
 function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: WebSocket, browserSocket: Duplex, how: FrameForwarding): Downstream {
   const wsDataListeners = upstreamSocket.listeners('data') as ((chunk: Buffer) => void)[];
@@ -145,19 +150,33 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     pong: () => {},
     close: () => how.onEnd(),
   });
-  const onData = (chunk: Buffer) => {
-    if (stopped) return;
+  /** False once the stream ended (a Close, a protocol error) or the relay stopped. */
+  const read = (chunk: Buffer): boolean => {
+    if (stopped) return false;
     try {
       reader.push(chunk);
     } catch (err) {
       how.onEnd(err as Error);
-      return;
+      return false;
     }
-    if (chunk.length < FULL_RECORD || gatheredBytes >= MAX_GATHERED) flush();
-    else flushLater ??= setImmediate(flush);
+    return !stopped;
   };
   for (const listener of wsDataListeners) upstreamSocket.off('data', listener);
-  upstreamSocket.on('data', onData);
+  const reads = upstreamReadsOf(upstreamSocket);
+  if (reads) {
+    reads.take((chunk) => {
+      if (read(chunk)) flush();
+      if (browserSocket.writableLength > 0) reads.bufferKept();
+      // Pausing is flush()'s: a false here would stop reads without a resume to follow.
+      return true;
+    });
+  } else {
+    upstreamSocket.on('data', (chunk: Buffer) => {
+      if (!read(chunk)) return;
+      if (chunk.length < FULL_RECORD || gatheredBytes >= MAX_GATHERED) flush();
+      else flushLater ??= setImmediate(flush);
+    });
+  }
   return {
     flush,
     stop() {

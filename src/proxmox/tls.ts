@@ -2,6 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector } from 'undici';
 import { ProxmoxError } from './errors.js';
+import { UpstreamReads } from './upstream-reads.js';
 import type { HostPolicy } from './host-policy.js';
 
 /** How the gateway decides to trust a Proxmox host's certificate. */
@@ -109,14 +110,16 @@ function connectionOptions(policy: TlsPolicy, target: TlsTarget, address: string
 
 /**
  * Opens a TLS connection under the policy and hands it over only once it is trusted, so no
- * request (and no credential in it) is ever written to an unverified peer.
+ * request (and no credential in it) is ever written to an unverified peer. With `reads`, the
+ * socket reads into a reused buffer (a console's stream).
  */
-export async function connectTls(policy: TlsPolicy, target: TlsTarget, timeoutMs: number, hosts?: HostPolicy): Promise<TLSSocket> {
+export async function connectTls(policy: TlsPolicy, target: TlsTarget, timeoutMs: number, hosts?: HostPolicy, reads?: UpstreamReads): Promise<TLSSocket> {
   const host = stripBrackets(target.host);
   // Resolved once, checked, and that address dialled: a second lookup could answer otherwise.
   const address = hosts ? await hosts.addressFor(host) : host;
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect(connectionOptions(policy, target, address));
+    const socket = tlsConnect({ ...connectionOptions(policy, target, address), ...(reads ? { onread: reads.onread } : {}) });
+    reads?.bind(socket);
     const timer = setTimeout(() => fail(new ConnectTimeoutError(`connecting to ${formatTarget(target)} timed out`)), timeoutMs);
     function fail(err: Error): void {
       clearTimeout(timer);
@@ -151,7 +154,8 @@ export function undiciConnector(policy: TlsPolicy, timeoutMs: number, hosts?: Ho
 }
 
 /**
- * The `createConnection` option of a `ws` client (Node's http callback form), applying the policy.
+ * The `createConnection` option of a `ws` client (Node's http callback form), applying the policy,
+ * for a console's websocket: its reads go into a reused buffer (see UpstreamReads).
  * Returning nothing makes the request wait for the callback.
  */
 export function wsCreateConnection(
@@ -161,7 +165,7 @@ export function wsCreateConnection(
   hosts?: HostPolicy,
 ): (options: object, callback: (err: Error | null, socket?: Socket) => void) => undefined {
   return (_options, callback) => {
-    connectTls(policy, target, timeoutMs, hosts).then(
+    connectTls(policy, target, timeoutMs, hosts, new UpstreamReads()).then(
       (socket) => callback(null, socket),
       (err: Error) => callback(err),
     );
