@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { upstreamReadsOf } from '../proxmox/upstream-reads.js';
 import { closeUpstream, toBuffer } from '../proxmox/upstream-socket.js';
-import { binaryFrameHeader, ServerFrameReader } from './ws-frames.js';
+import { binaryFrameHeader, frameHeaderLength, ServerFrameReader, writeBinaryFrameHeader } from './ws-frames.js';
 
 export interface RelayOptions {
   /** Bytes queued toward one side beyond which the other side stops being read. */
@@ -36,6 +36,8 @@ const FULL_RECORD = 16 * 1024;
 const FULL_RECORD_HEADER = binaryFrameHeader(FULL_RECORD);
 /** The most gathered for one write toward the browser (also what a paused relay may hold beyond its limit). */
 const MAX_GATHERED = 64 * 1024;
+/** Bytes toward the browser are counted (onBytes: metrics, activity) at least this often in a burst. */
+const COUNT_EVERY = 256 * 1024;
 /**
  * The upstream is paused once this much waits in the browser socket's own queue (or the
  * high-water mark, if lower): the kernel's send buffer behind it keeps the connection busy, and
@@ -99,15 +101,19 @@ interface FrameForwarding {
  * browser (a pong, the Close) never land inside one. The upstream socket is paused while the
  * browser's queue holds more than the high-water mark (or BROWSER_QUEUE_TARGET).
  *
- * A socket the gateway dialled reads into a reused buffer (UpstreamReads): each read is written
- * out before the next, a view that a pending write still holds being left to it. Any other
- * socket's chunks are gathered over a turn of the event loop into one write.
+ * A socket the gateway dialled reads into a reused buffer (UpstreamReads): each payload is sent
+ * as it is read, its new header written into the bytes in front of it (the upstream's own
+ * header, or the room UpstreamReads leaves), so one write of one buffer sends each frame; a view
+ * that a pending write still holds is left to it. Any other socket's chunks are gathered over a
+ * turn of the event loop into one write of header and payload pairs.
  */
 function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: WebSocket, browserSocket: Duplex, how: FrameForwarding): Downstream {
   const wsDataListeners = upstreamSocket.listeners('data') as ((chunk: Buffer) => void)[];
+  const reads = upstreamReadsOf(upstreamSocket);
   let gathered: Buffer[] = [];
   let gatheredBytes = 0;
   let flushLater: NodeJS.Immediate | undefined;
+  let uncounted = 0;
   let paused = false;
   let stopped = false;
   let onFirstData = how.onFirstData;
@@ -117,34 +123,55 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     paused = false;
     if (!stopped) upstreamSocket.resume();
   };
+  const pauseIfFull = () => {
+    if (paused || browserSocket.writableLength <= queueLimit) return;
+    paused = true;
+    upstreamSocket.pause();
+    browserSocket.once('drain', resume);
+  };
+  const count = () => {
+    if (uncounted === 0) return;
+    how.count(uncounted);
+    uncounted = 0;
+  };
   const flush = () => {
     if (flushLater) {
       clearImmediate(flushLater);
       flushLater = undefined;
     }
-    if (gathered.length === 0) return;
-    const frames = gathered;
-    const bytes = gatheredBytes;
-    gathered = [];
-    gatheredBytes = 0;
-    // After ws sent its Close, no data frame may follow.
-    if (browser.readyState !== WebSocket.OPEN) return;
-    browserSocket.cork();
-    for (const frame of frames) browserSocket.write(frame);
-    browserSocket.uncork();
-    how.count(bytes);
-    if (!paused && browserSocket.writableLength > queueLimit) {
-      paused = true;
-      upstreamSocket.pause();
-      browserSocket.once('drain', resume);
+    if (gathered.length > 0) {
+      const frames = gathered;
+      gathered = [];
+      gatheredBytes = 0;
+      // After ws sent its Close, no data frame may follow.
+      if (browser.readyState === WebSocket.OPEN) {
+        browserSocket.cork();
+        for (const frame of frames) browserSocket.write(frame);
+        browserSocket.uncork();
+      }
     }
+    count();
+    pauseIfFull();
   };
+  const gather = (payload: Buffer) => {
+    gathered.push(payload.length === FULL_RECORD ? FULL_RECORD_HEADER : binaryFrameHeader(payload.length), payload);
+    gatheredBytes += payload.length;
+    uncounted += payload.length;
+  };
+  const sendInPlace = (payload: Buffer) => {
+    uncounted += payload.length;
+    if (browser.readyState !== WebSocket.OPEN) return;
+    const header = frameHeaderLength(payload.length);
+    const frame = Buffer.from(payload.buffer, payload.byteOffset - header, payload.length + header);
+    writeBinaryFrameHeader(frame, 0, payload.length);
+    browserSocket.write(frame);
+  };
+  const onPayload = reads ? sendInPlace : gather;
   const reader = new ServerFrameReader({
     data(payload) {
       onFirstData?.();
       onFirstData = undefined;
-      gathered.push(payload.length === FULL_RECORD ? FULL_RECORD_HEADER : binaryFrameHeader(payload.length), payload);
-      gatheredBytes += payload.length;
+      onPayload(payload);
     },
     ping: (payload) => upstream.pong(payload),
     pong: () => {},
@@ -162,12 +189,15 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     return !stopped;
   };
   for (const listener of wsDataListeners) upstreamSocket.off('data', listener);
-  const reads = upstreamReadsOf(upstreamSocket);
   if (reads) {
     reads.take((chunk) => {
-      if (read(chunk)) flush();
+      if (read(chunk)) {
+        // Counted per burst, not per record: a short record ends one.
+        if (chunk.length < FULL_RECORD || uncounted >= COUNT_EVERY) count();
+        pauseIfFull();
+      }
       if (browserSocket.writableLength > 0) reads.bufferKept();
-      // Pausing is flush()'s: a false here would stop reads without a resume to follow.
+      // Pausing is pauseIfFull()'s: a false here would stop reads without a resume to follow.
       return true;
     });
   } else {

@@ -31,26 +31,33 @@ export interface ServerFrameSink {
   close(code: number | undefined, reason: Buffer): void;
 }
 
-/** Header of an unmasked, final, binary frame (what a server sends) of `length` payload bytes. */
-export function binaryFrameHeader(length: number): Buffer {
+/** Bytes of the header of an unmasked frame of `length` payload bytes: 2, 4 or 10. */
+export function frameHeaderLength(length: number): number {
+  return length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+}
+
+/**
+ * Writes the header of an unmasked, final, binary frame (what a server sends) of `length`
+ * payload bytes at `target[at]`; frameHeaderLength(length) bytes.
+ */
+export function writeBinaryFrameHeader(target: Buffer, at: number, length: number): void {
+  target[at] = FIN | OPCODE_BINARY;
   if (length < 126) {
-    const header = Buffer.allocUnsafe(2);
-    header[0] = FIN | OPCODE_BINARY;
-    header[1] = length;
-    return header;
+    target[at + 1] = length;
+  } else if (length < 0x10000) {
+    target[at + 1] = 126;
+    target.writeUInt16BE(length, at + 2);
+  } else {
+    target[at + 1] = 127;
+    target.writeUInt32BE(Math.floor(length / 0x1_0000_0000), at + 2);
+    target.writeUInt32BE(length >>> 0, at + 6);
   }
-  if (length < 0x10000) {
-    const header = Buffer.allocUnsafe(4);
-    header[0] = FIN | OPCODE_BINARY;
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
-    return header;
-  }
-  const header = Buffer.allocUnsafe(10);
-  header[0] = FIN | OPCODE_BINARY;
-  header[1] = 127;
-  header.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
-  header.writeUInt32BE(length >>> 0, 6);
+}
+
+/** The header of an unmasked, final, binary frame of `length` payload bytes, on its own. */
+export function binaryFrameHeader(length: number): Buffer {
+  const header = Buffer.allocUnsafe(frameHeaderLength(length));
+  writeBinaryFrameHeader(header, 0, length);
   return header;
 }
 

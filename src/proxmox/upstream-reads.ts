@@ -9,16 +9,22 @@ const LARGE = 16 * 1024;
 const SMALL = 2 * 1024;
 
 const readsKey = Symbol('proxmoxvnc.upstreamReads');
+/**
+ * Bytes before each chunk handed to the taker that are its to overwrite: room for a websocket
+ * frame header (at most 10 bytes unmasked), so a chunk can be sent on as a frame in one write.
+ */
+export const ROOM_BEFORE = 10;
 
 /**
  * Until someone takes the reads, each one is copied into the socket's readable side, so the
  * socket behaves as any other to the HTTP client and ws (pause, resume and 'data' included).
  * Once taken, each read goes to the taker as a view into the reused buffer, which must be done
- * with it before returning, or say so with `bufferKept()`.
+ * with it before returning, or say so with `bufferKept()`. The ROOM_BEFORE bytes in front of
+ * each such view are the taker's too.
  */
 export class UpstreamReads {
   private socket: TLSSocket | undefined;
-  private buffer = Buffer.allocUnsafe(SMALL);
+  private buffer = withRoom(SMALL);
   private kept = false;
   private lastRead = 0;
   private taker: ((chunk: Buffer) => boolean) | undefined;
@@ -41,7 +47,11 @@ export class UpstreamReads {
    */
   take(take: (chunk: Buffer) => boolean): void {
     const socket = this.socket!;
-    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) take(chunk);
+    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) {
+      const copy = withRoom(chunk.length);
+      chunk.copy(copy);
+      take(copy);
+    }
     this.taker = take;
   }
 
@@ -62,11 +72,16 @@ export class UpstreamReads {
   private nextBuffer(): Buffer {
     const size = this.lastRead >= this.buffer.length ? LARGE : this.lastRead < SMALL ? SMALL : this.buffer.length;
     if (this.kept || size !== this.buffer.length) {
-      this.buffer = Buffer.allocUnsafe(size);
+      this.buffer = withRoom(size);
       this.kept = false;
     }
     return this.buffer;
   }
+}
+
+/** A buffer of `size` bytes with ROOM_BEFORE bytes of the same memory in front of it. */
+function withRoom(size: number): Buffer {
+  return Buffer.allocUnsafe(ROOM_BEFORE + size).subarray(ROOM_BEFORE);
 }
 
 /** The reads of a socket opened with UpstreamReads, e.g. ws's socket of a dialed console. */
