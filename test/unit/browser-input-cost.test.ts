@@ -42,12 +42,13 @@ describe('the cost of a browser message sent in 1-byte frames', () => {
     const filter = new ClientMessageFilter(true, () => {});
     const key = Buffer.from([4, 1, 0, 0, 0, 0, 0, 0x61]);
     const fence = Buffer.concat([Buffer.from([248, 0, 0, 0, 0, 0, 0, 0, 2]), Buffer.from('ab')]);
+    const encodings = Buffer.from([2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21]);
     const update = Buffer.from([3, 1, 0, 0, 0, 0, 0, 1, 0, 1]);
-    const stream = Buffer.concat([key, fence, update, key]);
+    const stream = Buffer.concat([key, fence, encodings, update, key]);
     const out: Buffer[] = [];
     for (const byte of stream) out.push(filter.push(Buffer.from([byte])));
-    // View-only: both key events dropped, the fence and the update request passed whole.
-    assert.deepEqual(Buffer.concat(out), Buffer.concat([fence, update]));
+    // View-only: key events and the fence dropped, the encodings and the update request passed whole.
+    assert.deepEqual(Buffer.concat(out), Buffer.concat([encodings, update]));
     assert.equal(filter.atBoundary, true);
 
     const parser = new TermMessageParser();
