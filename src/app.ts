@@ -6,6 +6,7 @@ import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
 import { CONSOLE_CSP } from './console/pages.js';
 import { consoleSide } from './console/plugin.js';
+import { GuestPower } from './console/power.js';
 import { attachConsoleSockets } from './console/socket.js';
 import { SessionPorts } from './console/session-ports.js';
 import { CONTROL_BODY_LIMIT } from './control/create-body.js';
@@ -199,6 +200,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
       cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
       servesHere,
+      power: new GuestPower(clients, log.child('PROXMOX')),
       ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
     },
     sockets: consoleSockets,

@@ -9,10 +9,10 @@ import { buildChrome } from './shared/chrome.js';
 import { toolbarButton, toolbarSeparator } from './shared/controls.js';
 import { sessionEndpoints } from './shared/endpoints.js';
 import { fullscreenButton } from './shared/fullscreen.js';
+import { t } from './shared/i18n.js';
 import { readConsoleOptions } from './shared/options.js';
 import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
 import { terminalClipboard } from './term/clipboard.js';
-import { CONSOLE_UNAVAILABLE, UNAVAILABLE_MESSAGE, VIEWER_LIMIT, VIEWER_LIMIT_MESSAGE } from './term/close-codes.js';
 import { adoptInlineStyles } from './term/csp-styles.js';
 import { binaryInput, resizeMessage, textInput } from './term/protocol.js';
 import { TERMINAL_FONT, TERMINAL_THEME } from './term/theme.js';
@@ -21,7 +21,7 @@ const COPIED_FEEDBACK_MS = 1500;
 
 const options = readConsoleOptions();
 const endpoints = sessionEndpoints(options.sessionId);
-const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly });
+const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.terminal', { title }) });
 chrome.screen.classList.add('term-screen');
 
 adoptInlineStyles(chrome.screen);
@@ -60,12 +60,6 @@ new ResizeObserver(() => fit.fit()).observe(chrome.screen);
 
 const clipboard = terminalClipboard(term, { canType: !options.viewOnly, refocus: focusTerminal });
 
-function onClosed(event: CloseEvent): void {
-  if (event.code === VIEWER_LIMIT) supervisor.refused(VIEWER_LIMIT_MESSAGE);
-  else if (event.code === CONSOLE_UNAVAILABLE) supervisor.refused(event.reason || UNAVAILABLE_MESSAGE);
-  else supervisor.lost();
-}
-
 const transport: ConsoleTransport = {
   open() {
     let ws: WebSocket;
@@ -73,7 +67,7 @@ const transport: ConsoleTransport = {
       ws = new WebSocket(endpoints.websocket);
     } catch {
       // e.g. a websocket URL the browser refuses: treated like a failed connection.
-      setTimeout(() => supervisor.lost(), 0);
+      setTimeout(() => supervisor.closed({}), 0);
       return;
     }
     ws.binaryType = 'arraybuffer';
@@ -95,7 +89,7 @@ const transport: ConsoleTransport = {
       if (!isCurrent()) return;
       socket = null;
       ready = false;
-      onClosed(event);
+      supervisor.closed({ code: event.code, reason: event.reason });
     });
   },
   close() {
@@ -109,13 +103,13 @@ const transport: ConsoleTransport = {
 const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome);
 
 function copyButton(): HTMLButtonElement {
-  const button = toolbarButton({ label: 'Copy', icon: 'copy', hint: 'Copy the selected text (Ctrl+Shift+C)' });
+  const button = toolbarButton({ label: t('toolbar.copy'), icon: 'copy', hint: t('toolbar.copy.hint') });
   const label = button.querySelector('.tb-label');
   button.addEventListener('click', () => {
     void clipboard.copy().then((copied) => {
       if (copied && label) {
-        label.textContent = 'Copied';
-        setTimeout(() => (label.textContent = 'Copy'), COPIED_FEEDBACK_MS);
+        label.textContent = t('toolbar.copied');
+        setTimeout(() => (label.textContent = t('toolbar.copy')), COPIED_FEEDBACK_MS);
       }
       focusTerminal();
     });
@@ -126,11 +120,11 @@ function copyButton(): HTMLButtonElement {
 function buildToolbar(): void {
   const controls: Array<HTMLElement | null> = [copyButton()];
   if (!options.viewOnly) {
-    const paste = toolbarButton({ label: 'Paste', icon: 'clipboard', hint: 'Paste from the clipboard (Ctrl+Shift+V)', needsConnection: true });
+    const paste = toolbarButton({ label: t('toolbar.paste'), icon: 'clipboard', hint: t('toolbar.term_paste.hint'), needsConnection: true });
     paste.addEventListener('click', () => void clipboard.paste());
     controls.push(paste);
   }
-  const reconnect = toolbarButton({ label: 'Reconnect', icon: 'refresh', iconOnly: true });
+  const reconnect = toolbarButton({ label: t('toolbar.reconnect'), icon: 'refresh', iconOnly: true });
   reconnect.classList.add('tb-reconnect');
   reconnect.addEventListener('click', () => supervisor.start());
   controls.push(toolbarSeparator(), fullscreenButton(focusTerminal), reconnect);

@@ -5,8 +5,9 @@ import { buildChrome } from './shared/chrome.js';
 import { toolbarButton, toolbarSeparator } from './shared/controls.js';
 import { sessionEndpoints } from './shared/endpoints.js';
 import { fullscreenButton } from './shared/fullscreen.js';
+import { t } from './shared/i18n.js';
 import { readConsoleOptions } from './shared/options.js';
-import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
+import { ConnectionSupervisor, type ConnectionEnd, type ConsoleTransport } from './shared/supervisor.js';
 import { sendCombo } from './vnc/key-combos.js';
 import { keysMenu } from './vnc/keys-menu.js';
 import { pasteDialog } from './vnc/paste-dialog.js';
@@ -14,7 +15,7 @@ import { applyScaling, savedScaling, scalingMenu } from './vnc/scaling.js';
 
 const options = readConsoleOptions();
 const endpoints = sessionEndpoints(options.sessionId);
-const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly });
+const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.screen', { title }) });
 
 let rfb: RFB | null = null;
 let scaling = savedScaling();
@@ -27,12 +28,19 @@ const paste = options.viewOnly ? null : pasteDialog(() => rfb, focusConsole);
 
 const transport: ConsoleTransport = {
   open() {
+    // The page opens the websocket itself, so it learns the close code the gateway chose (noVNC
+    // reports only that the connection went); its listener runs before noVNC's own.
+    let ws: WebSocket | undefined;
     let connection: RFB;
+    const end: ConnectionEnd = {};
     try {
-      connection = new RFB(chrome.screen, endpoints.websocket, { shared: true });
+      ws = new WebSocket(endpoints.websocket);
+      ws.addEventListener('close', (event) => Object.assign(end, { code: event.code, reason: event.reason }));
+      connection = new RFB(chrome.screen, ws, { shared: true });
     } catch {
       // e.g. a websocket URL the browser refuses: treated like a failed connection.
-      setTimeout(() => supervisor.lost(), 0);
+      ws?.close();
+      setTimeout(() => supervisor.closed(end), 0);
       return;
     }
     rfb = connection;
@@ -47,20 +55,19 @@ const transport: ConsoleTransport = {
       supervisor.connected();
       focusConsole();
     });
-    connection.addEventListener('securityfailure', (event) => {
-      if (isCurrent()) supervisor.refused(event.detail.reason);
+    connection.addEventListener('securityfailure', () => {
+      end.refused = true;
     });
     connection.addEventListener('credentialsrequired', () => {
       // The gateway authenticates upstream itself; a password prompt means something is misconfigured.
-      if (!isCurrent()) return;
-      supervisor.refused('The console asked for a password. Please open a new console from your control panel.');
-      transport.close();
+      end.refused = true;
+      connection.disconnect();
     });
     connection.addEventListener('disconnect', () => {
       if (!isCurrent()) return;
       rfb = null;
       paste?.stop();
-      supervisor.lost();
+      supervisor.closed(end);
     });
     connection.addEventListener('desktopname', (event) => {
       if (isCurrent() && event.detail.name) chrome.setTitle(event.detail.name);
@@ -78,13 +85,13 @@ const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome);
 function buildToolbar(): void {
   const controls: Array<HTMLElement | null> = [];
   if (!options.viewOnly) {
-    const ctrlAltDel = toolbarButton({ label: 'Ctrl+Alt+Del', hint: 'Send Ctrl+Alt+Del', needsConnection: true });
+    const ctrlAltDel = toolbarButton({ label: t('toolbar.cad'), hint: t('toolbar.cad.hint'), needsConnection: true });
     ctrlAltDel.classList.add('tb-button--cad');
     ctrlAltDel.addEventListener('click', () => {
       rfb?.sendCtrlAltDel();
       focusConsole();
     });
-    const pasteButton = toolbarButton({ label: 'Paste', icon: 'clipboard', hint: 'Type text into the console', needsConnection: true });
+    const pasteButton = toolbarButton({ label: t('toolbar.paste'), icon: 'clipboard', hint: t('toolbar.paste.hint'), needsConnection: true });
     pasteButton.addEventListener('click', () => paste?.open());
     controls.push(
       ctrlAltDel,
@@ -95,7 +102,7 @@ function buildToolbar(): void {
       toolbarSeparator(),
     );
   }
-  const reconnect = toolbarButton({ label: 'Reconnect', icon: 'refresh', iconOnly: true });
+  const reconnect = toolbarButton({ label: t('toolbar.reconnect'), icon: 'refresh', iconOnly: true });
   reconnect.classList.add('tb-reconnect');
   reconnect.addEventListener('click', () => supervisor.start());
   controls.push(

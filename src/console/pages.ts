@@ -3,15 +3,23 @@
  * The pages carry no inline script or style, so the CSP can forbid both; the console page hands its
  * options to the bundle as a JSON data block, which the browser never executes.
  */
+import { catalogFor, DEFAULT_LANGUAGE, translate, type Catalog, type MessageKey } from './i18n/index.js';
+import type { OutcomeCode } from './outcomes.js';
 
-export interface ConsolePageOptions {
+/** What every page needs: where its assets are, and which language it speaks. */
+export interface PageContext {
+  /** URL path the bundles are served under, ending in '/', e.g. '/assets/'. */
+  assetBase: string;
+  /** A language of src/console/i18n (pickLanguage). */
+  lang: string;
+}
+
+export interface ConsolePageOptions extends PageContext {
   sessionId: string;
   /** Shown to the customer (the guest's name unless the backend chose one): untrusted text. */
   title: string;
   consoleKind: 'novnc' | 'xterm';
   viewOnly: boolean;
-  /** URL path the bundles are served under, ending in '/', e.g. '/assets/'. */
-  assetBase: string;
 }
 
 /** What the browser bundle reads from the `#console-options` block. */
@@ -20,9 +28,12 @@ export interface ConsolePageData {
   title: string;
   consoleKind: 'novnc' | 'xterm';
   viewOnly: boolean;
+  lang: string;
+  /** The whole catalog of the page's language: the bundle carries none. */
+  strings: Catalog;
 }
 
-const DEFAULT_ASSET_BASE = '/assets/';
+const DEFAULT_CONTEXT: PageContext = { assetBase: '/assets/', lang: DEFAULT_LANGUAGE };
 
 /** Bundle entry per console kind: dist/web/<name>.js and dist/web/<name>.css. */
 const BUNDLE_BY_KIND: Record<ConsolePageOptions['consoleKind'], string> = { novnc: 'vnc', xterm: 'term' };
@@ -46,10 +57,10 @@ function jsonForHtml(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-function htmlDocument(parts: { title: string; assetBase: string; stylesheet: string; bodyClass: string; head?: string; body: string }): string {
-  const base = escapeHtml(parts.assetBase);
+function htmlDocument(ctx: PageContext, parts: { title: string; stylesheet: string; bodyClass: string; head?: string; body: string }): string {
+  const base = escapeHtml(ctx.assetBase);
   return `<!doctype html>
-<html lang="en">
+<html lang="${escapeHtml(ctx.lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -68,28 +79,29 @@ ${parts.body}
 
 export function renderConsolePage(opts: ConsolePageOptions): string {
   const bundle = BUNDLE_BY_KIND[opts.consoleKind];
+  const catalog = catalogFor(opts.lang);
   const data: ConsolePageData = {
     sessionId: opts.sessionId,
     title: opts.title,
     consoleKind: opts.consoleKind,
     viewOnly: opts.viewOnly,
+    lang: opts.lang,
+    strings: catalog,
   };
-  return htmlDocument({
-    title: `${opts.title} – Console`,
-    assetBase: opts.assetBase,
+  return htmlDocument(opts, {
+    title: translate(catalog, 'page.title', { title: opts.title }),
     stylesheet: `${bundle}.css`,
     bodyClass: 'console',
     head: `<script type="application/json" id="console-options">${jsonForHtml(data)}</script>
 <script type="module" src="${escapeHtml(opts.assetBase)}${bundle}.js"></script>
 `,
-    body: `<noscript><div class="noscript"><h1>JavaScript is required</h1><p>The console runs in your browser and needs JavaScript. Please enable it and reload this page.</p></div></noscript>`,
+    body: `<noscript><div class="noscript"><h1>${escapeHtml(catalog['page.noscript.title'])}</h1><p>${escapeHtml(catalog['page.noscript.text'])}</p></div></noscript>`,
   });
 }
 
-function messagePage(title: string, heading: string, paragraphs: string[], assetBase: string): string {
-  return htmlDocument({
+function messagePage(ctx: PageContext, title: string, heading: string, paragraphs: string[]): string {
+  return htmlDocument(ctx, {
     title,
-    assetBase,
     stylesheet: 'message.css',
     bodyClass: 'message',
     body: `<main class="message-page"><div class="message-card">
@@ -100,20 +112,21 @@ ${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
 }
 
 /** The 404 page for unknown, used or expired console links and sessions. */
-export function renderInvalidSessionPage(assetBase: string = DEFAULT_ASSET_BASE): string {
-  return messagePage(
-    'Invalid session',
-    'Invalid session.',
-    [
-      'This console link is not valid any more.',
-      'Console links work only once and expire after a few minutes. Open a new console from your control panel.',
-    ],
-    assetBase,
-  );
+export function renderInvalidSessionPage(ctx: PageContext = DEFAULT_CONTEXT): string {
+  const catalog = catalogFor(ctx.lang);
+  return messagePage(ctx, catalog['message.invalid.title'], catalog['message.invalid.heading'], [catalog['message.invalid.text'], catalog['message.invalid.detail']]);
 }
 
-export function renderErrorPage(title: string, message: string, assetBase: string = DEFAULT_ASSET_BASE): string {
-  return messagePage(title, title, [message], assetBase);
+/** A page saying why there is no console, in the words the console page itself would use. */
+export function renderOutcomePage(ctx: PageContext, outcome: OutcomeCode): string {
+  const catalog = catalogFor(ctx.lang);
+  const heading = catalog[`outcome.${outcome}.title`];
+  return messagePage(ctx, heading, heading, [catalog[`outcome.${outcome}.text`]]);
+}
+
+export function renderErrorPage(ctx: PageContext, title: MessageKey, text: MessageKey): string {
+  const catalog = catalogFor(ctx.lang);
+  return messagePage(ctx, catalog[title], catalog[title], [catalog[text]]);
 }
 
 /** A CSP source expression may not contain separators that would end or split the directive. */

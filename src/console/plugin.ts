@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { RETRY_AFTER_SECONDS, StoreUnavailableError } from '../redis/errors.js';
 import { renderErrorPage } from './pages.js';
-import { registerConsoleRoutes, type ConsoleRouteDeps } from './routes.js';
+import { pageContext, registerConsoleRoutes, type ConsoleRouteDeps } from './routes.js';
 import type { SessionPorts } from './session-ports.js';
 import { attachConsoleSockets, type ConsoleSocketDeps } from './socket.js';
 
@@ -38,14 +38,15 @@ export const consoleSide: FastifyPluginAsync<ConsoleSideOptions> = async (app, o
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     reply.type('text/html; charset=utf-8');
+    const ctx = pageContext(request, assetBase);
     if (error instanceof StoreUnavailableError) {
       log.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error });
-      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(renderErrorPage('Console unavailable', 'The console service is briefly unavailable. Please try again in a few seconds.', assetBase));
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(renderErrorPage(ctx, 'message.unavailable.title', 'message.store.text'));
     }
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return reply.code(status).send(renderErrorPage('Invalid request', 'This request could not be understood.', assetBase));
+    if (status >= 400 && status < 500) return reply.code(status).send(renderErrorPage(ctx, 'message.bad_request.title', 'message.bad_request.text'));
     log.error('request failed', { method: request.method, url: request.routeOptions.url, error });
-    return reply.code(500).send(renderErrorPage('Console unavailable', 'Something went wrong on our side. Please try again in a few minutes.', assetBase));
+    return reply.code(500).send(renderErrorPage(ctx, 'message.unavailable.title', 'message.failed.text'));
   });
 
   registerConsoleRoutes(app, options.routes);

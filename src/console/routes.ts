@@ -7,7 +7,10 @@ import { SessionLimitError, type SessionStore } from '../sessions/store.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { TokenStore } from '../tokens/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
-import { renderConsolePage, renderErrorPage, renderInvalidSessionPage } from './pages.js';
+import { pickLanguage } from './i18n/index.js';
+import type { EndedOutcome, OutcomeCode } from './outcomes.js';
+import { renderConsolePage, renderErrorPage, renderInvalidSessionPage, renderOutcomePage, type PageContext } from './pages.js';
+import type { GuestPower } from './power.js';
 import { SESSION_COOKIE, sessionCookieOptions, type CookiePolicy } from './session-cookie.js';
 
 export interface ConsoleRouteDeps {
@@ -23,18 +26,61 @@ export interface ConsoleRouteDeps {
   openSessionPort?(sessionId: string): Promise<string | null>;
   /** Whether a request that came in on `localPort` may reach the session (session_ports: only on its own). */
   servesHere(localPort: number | undefined, sessionId: string): boolean;
+  /** The sessions' guests as their credentials see them; without it the state route reports none. */
+  power?: GuestPower;
 }
 
-export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
-  const { tokens, sessions, cookiePolicy, assetBase, metrics } = deps;
-  const log = deps.log.child('ROUTER');
+/**
+ * How a session ended, by the reason its store was given (src/sessions/limits.ts): a page that
+ * asks afterwards can say "expired" rather than only "ended".
+ */
+const ENDED_BY_REASON: Readonly<Record<string, EndedOutcome>> = {
+  'session lifetime reached': 'session_expired',
+  'no viewer reconnected in time': 'session_expired',
+  'no input within idle_timeout': 'session_idle',
+};
+export function endedOutcome(reason: string): EndedOutcome {
+  return ENDED_BY_REASON[reason] ?? 'session_ended';
+}
 
-  const invalidSession = (reply: FastifyReply) => reply.code(404).type('text/html; charset=utf-8').send(renderInvalidSessionPage(assetBase));
-  const busy = (reply: FastifyReply) =>
-    reply
-      .code(503)
-      .type('text/html; charset=utf-8')
-      .send(renderErrorPage('Console unavailable', 'The console service is busy. Please try again in a few minutes.', assetBase));
+/** Pages ask right after the end; an hour covers a laptop woken from sleep. */
+const ENDS_REMEMBERED_MS = 60 * 60 * 1000;
+const MAX_ENDS_REMEMBERED = 20_000;
+
+/** The outcomes of sessions ended lately, by id (ids are unguessable: this tells nobody else anything). */
+class RecentEnds {
+  private readonly ends = new Map<string, { outcome: EndedOutcome; at: number }>();
+
+  add(id: string, reason: string): void {
+    const now = Date.now();
+    if (this.ends.size >= MAX_ENDS_REMEMBERED) {
+      // Insertion order is end order: the oldest go first.
+      for (const [key, entry] of this.ends) {
+        if (this.ends.size < MAX_ENDS_REMEMBERED && now - entry.at < ENDS_REMEMBERED_MS) break;
+        this.ends.delete(key);
+      }
+    }
+    this.ends.set(id, { outcome: endedOutcome(reason), at: now });
+  }
+
+  outcome(id: string): EndedOutcome | undefined {
+    const entry = this.ends.get(id);
+    return entry && Date.now() - entry.at < ENDS_REMEMBERED_MS ? entry.outcome : undefined;
+  }
+}
+
+/** A query flag as the page sends it (`?guest=1`). */
+const flag = (value: unknown): boolean => value === '1' || value === 'true';
+
+export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
+  const { tokens, sessions, cookiePolicy, metrics } = deps;
+  const log = deps.log.child('ROUTER');
+  const recentEnds = new RecentEnds();
+  sessions.onEnded(({ id, reason }) => recentEnds.add(id, reason));
+
+  const html = (reply: FastifyReply, status: number, page: string) => reply.code(status).type('text/html; charset=utf-8').send(page);
+  const invalidSession = (request: FastifyRequest, reply: FastifyReply) => html(reply, 404, renderInvalidSessionPage(pageContext(request, deps.assetBase)));
+  const busy = (request: FastifyRequest, reply: FastifyReply) => html(reply, 503, renderErrorPage(pageContext(request, deps.assetBase), 'message.unavailable.title', 'message.busy.text'));
 
   // HEAD must never redeem (link checkers and previews send it), so it is its own route.
   app.head('/vnc/:token', async (_request, reply) => reply.type('text/html; charset=utf-8').send());
@@ -42,11 +88,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   app.get<{ Params: { token: string } }>('/vnc/:token', { exposeHeadRoute: false }, async (request, reply) => {
     const wait = await invalidRedemptions.retryAfter(request);
     if (wait > 0) {
-      return reply
-        .code(429)
-        .header('retry-after', String(wait))
-        .type('text/html; charset=utf-8')
-        .send(renderErrorPage('Too many attempts', 'Too many invalid console links were opened from your address. Please wait a minute.', assetBase));
+      reply.header('retry-after', String(wait));
+      return html(reply, 429, renderErrorPage(pageContext(request, deps.assetBase), 'message.throttled.title', 'message.throttled.text'));
     }
     const { token } = request.params;
     const redeemed = TOKEN_PATTERN.test(token) ? await tokens.redeem(token) : null;
@@ -54,7 +97,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       await invalidRedemptions.failed(request);
       metrics.redemptionsInvalid.inc();
       log.info('invalid redemption', { token_prefix: tokenPrefix(token), client: request.ip });
-      return invalidSession(reply);
+      return invalidSession(request, reply);
     }
     let created: Awaited<ReturnType<SessionStore['create']>>;
     try {
@@ -64,7 +107,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       await tokens.restore(token, redeemed);
       if (!(error instanceof SessionLimitError)) throw error;
       log.warn('session limit reached', { token_prefix: tokenPrefix(token) });
-      return busy(reply);
+      return busy(request, reply);
     }
     const { record: session, cookieSecret } = created;
     const sessionLog = log.child('ROUTER', { session: session.id });
@@ -74,7 +117,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       await sessions.end(session.id, 'no free session port');
       await tokens.restore(token, redeemed);
       sessionLog.warn('no free port in session_ports', { token_prefix: tokenPrefix(token) });
-      return busy(reply);
+      return busy(request, reply);
     }
     metrics.tokensRedeemed.inc();
     sessionLog.info('token redeemed', { token_prefix: tokenPrefix(token), vmid: redeemed.grant.vmid });
@@ -85,21 +128,32 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   const authenticated = async (request: FastifyRequest, id: string) =>
     TOKEN_PATTERN.test(id) && deps.servesHere(request.socket.localPort, id) ? sessions.authenticate(id, request.cookies[SESSION_COOKIE]) : null;
 
+  /** Why a browser without the session's cookie gets no console, when the gateway can tell. */
+  const refusalOutcome = async (request: FastifyRequest, id: string): Promise<OutcomeCode | null> => {
+    // Over plain HTTP the cookie is SameSite=Lax, which browsers withhold inside another site's frame.
+    if (request.headers['sec-fetch-dest'] === 'iframe' && !cookiePolicy.secure && request.cookies[SESSION_COOKIE] === undefined) return 'frame_insecure';
+    const ended = recentEnds.outcome(id);
+    if (ended) return ended;
+    if (TOKEN_PATTERN.test(id) && deps.servesHere(request.socket.localPort, id) && (await sessions.get(id))) return 'link_used';
+    return null;
+  };
+
   app.get<{ Params: { id: string } }>('/console/:id/', async (request, reply) => {
     const session = await authenticated(request, request.params.id);
+    const ctx = pageContext(request, deps.assetBase);
     if (!session) {
-      return reply
-        .code(403)
-        .type('text/html; charset=utf-8')
-        .send(renderErrorPage('Console unavailable', 'This console session has ended or belongs to another browser. Open the console again from your control panel.', assetBase));
+      const outcome = await refusalOutcome(request, request.params.id);
+      return html(reply, 403, outcome ? renderOutcomePage(ctx, outcome) : renderErrorPage(ctx, 'message.unavailable.title', 'message.unavailable.text'));
     }
-    return reply.type('text/html; charset=utf-8').send(
+    return html(
+      reply,
+      200,
       renderConsolePage({
+        ...ctx,
         sessionId: session.id,
         title: sessionTitle(session),
         consoleKind: session.grant.console,
         viewOnly: session.grant.viewOnly,
-        assetBase,
       }),
     );
   });
@@ -107,9 +161,18 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     TOKEN_PATTERN.test(request.params.id) ? reply.redirect(`/console/${request.params.id}/`, 301) : reply.callNotFound(),
   );
 
-  app.get<{ Params: { id: string } }>('/console/:id/state', async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { guest?: string } }>('/console/:id/state', async (request, reply) => {
     const session = await authenticated(request, request.params.id);
-    if (!session) return reply.code(404).send({ state: 'ended' });
-    return { state: sessionState(session), title: sessionTitle(session) };
+    if (!session) return reply.code(404).send({ state: 'ended', outcome: recentEnds.outcome(request.params.id) ?? 'session_ended' });
+    const answer = { state: sessionState(session), title: sessionTitle(session) };
+    // Asked by a page that lost its console: whether the guest explains it (and when it runs again).
+    if (flag(request.query.guest) && deps.power) return { ...answer, guest: await deps.power.condition(session) };
+    return answer;
   });
+}
+
+/** The language and assets of a page for this request: the browser's language until a link says otherwise. */
+export function pageContext(request: FastifyRequest, assetBase: string, linkLang?: string): PageContext {
+  const accept = request.headers['accept-language'];
+  return { assetBase, lang: pickLanguage(linkLang, typeof accept === 'string' ? accept : undefined) };
 }

@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONSOLE_CSP, escapeHtml, renderConsolePage, renderErrorPage, renderInvalidSessionPage, type ConsolePageOptions } from '../../src/console/pages.js';
+import { en } from '../../src/console/i18n/en.js';
+import { CONSOLE_CSP, escapeHtml, renderConsolePage, renderErrorPage, renderInvalidSessionPage, renderOutcomePage, type ConsolePageOptions } from '../../src/console/pages.js';
+
+const CTX = { assetBase: '/assets/', lang: 'en' };
 
 const HOSTILE_TITLE = `</script><script>alert(1)</script> "quoted" 'single' & <b>bold</b> \u2028`;
 
 function page(overrides: Partial<ConsolePageOptions> = {}): string {
-  return renderConsolePage({ sessionId: 'abc123', title: 'web01', consoleKind: 'novnc', viewOnly: false, assetBase: '/assets/', ...overrides });
+  return renderConsolePage({ sessionId: 'abc123', title: 'web01', consoleKind: 'novnc', viewOnly: false, ...CTX, ...overrides });
 }
 
 function optionsBlock(html: string): string {
@@ -25,7 +28,7 @@ test('a hostile title cannot break out of the title element or the JSON block', 
   assert.match(html, /<title>&lt;\/script&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt; &quot;quoted&quot; &#39;single&#39; &amp; &lt;b&gt;bold&lt;\/b&gt; \u2028 – Console<\/title>/);
   const json = optionsBlock(html);
   assert.ok(!json.includes('<'), 'no raw < inside the JSON block');
-  assert.deepEqual(JSON.parse(json), { sessionId: 'abc123', title: HOSTILE_TITLE, consoleKind: 'novnc', viewOnly: false });
+  assert.deepEqual(JSON.parse(json), { sessionId: 'abc123', title: HOSTILE_TITLE, consoleKind: 'novnc', viewOnly: false, lang: 'en', strings: en });
 });
 
 test('the session id and asset base are escaped too', () => {
@@ -40,7 +43,7 @@ test('the console page loads its bundle as a module from the asset base and pass
   assert.ok(html.startsWith('<!doctype html>'));
   assert.ok(html.includes('<script type="module" src="/prefix/assets/vnc.js"></script>'));
   assert.ok(html.includes('<link rel="stylesheet" href="/prefix/assets/vnc.css">'));
-  assert.deepEqual(JSON.parse(optionsBlock(html)), { sessionId: 'abc123', title: 'web01', consoleKind: 'novnc', viewOnly: true });
+  assert.deepEqual(JSON.parse(optionsBlock(html)), { sessionId: 'abc123', title: 'web01', consoleKind: 'novnc', viewOnly: true, lang: 'en', strings: en });
   assert.ok(page({ consoleKind: 'xterm' }).includes('src="/assets/term.js"'));
 });
 
@@ -48,7 +51,8 @@ for (const [name, html] of [
   ['console page', page({ title: HOSTILE_TITLE })],
   ['xterm console page', page({ consoleKind: 'xterm' })],
   ['invalid-session page', renderInvalidSessionPage()],
-  ['error page', renderErrorPage('Something failed', 'Please try <again>.')],
+  ['error page', renderErrorPage(CTX, 'message.unavailable.title', 'message.failed.text')],
+  ['outcome page', renderOutcomePage(CTX, 'link_used')],
 ] as const) {
   test(`${name} has no inline script or style`, () => {
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
@@ -72,10 +76,14 @@ test('the invalid-session page says so and explains that links work once and exp
   assert.ok(html.includes('href="/assets/message.css"'));
 });
 
-test('the error page escapes its title and message', () => {
-  const html = renderErrorPage('Bad <title>', 'Details & <more>');
-  assert.ok(html.includes('<h1>Bad &lt;title&gt;</h1>'));
-  assert.ok(html.includes('<p>Details &amp; &lt;more&gt;</p>'));
+test('the error and outcome pages say what the catalog says, in the page language', () => {
+  const error = renderErrorPage(CTX, 'message.unavailable.title', 'message.busy.text');
+  assert.ok(error.includes(`<h1>${en['message.unavailable.title']}</h1>`));
+  assert.ok(error.includes(`<p>${en['message.busy.text']}</p>`));
+  assert.ok(error.includes('<html lang="en">'));
+  const outcome = renderOutcomePage(CTX, 'frame_insecure');
+  assert.ok(outcome.includes(`<h1>${escapeHtml(en['outcome.frame_insecure.title'])}</h1>`));
+  assert.ok(outcome.includes(escapeHtml(en['outcome.frame_insecure.text'])));
 });
 
 test('the CSP forbids everything but same-origin resources and framing by default', () => {

@@ -1,27 +1,22 @@
 import { el } from './dom.js';
+import { t } from './i18n.js';
 import { icon, type IconName } from './icons.js';
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'ended';
-
-const STATE_LABELS: Record<ConnectionState, string> = {
-  connecting: 'Connecting',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting',
-  disconnected: 'Disconnected',
-  ended: 'Ended',
-};
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'waiting' | 'ended';
 
 /** A message over the screen area: progress while (re)connecting, or why there is no console. */
 export interface Notice {
-  tone: 'progress' | 'error' | 'ended';
+  tone: 'progress' | 'waiting' | 'error' | 'ended';
+  /** Nothing more will happen on this page: the notice replaces the screen. */
+  final?: boolean;
   heading: string;
   message?: string;
-  /** Secondary text, e.g. the reason the gateway gave. */
+  /** Secondary text, e.g. which attempt this is. */
   detail?: string;
   action?: { label: string; run: () => void };
 }
 
-const NOTICE_ICONS: Record<Exclude<Notice['tone'], 'progress'>, IconName> = { error: 'alert', ended: 'power' };
+const NOTICE_ICONS: Record<Exclude<Notice['tone'], 'progress'>, IconName> = { waiting: 'power', error: 'alert', ended: 'power' };
 
 /** The page frame shared by the console kinds: toolbar, connection state and notices. */
 export interface ConsoleChrome {
@@ -34,11 +29,11 @@ export interface ConsoleChrome {
   showNotice(notice: Notice | null): void;
 }
 
-export function buildChrome(opts: { title: string; viewOnly: boolean }): ConsoleChrome {
+export function buildChrome(opts: { title: string; viewOnly: boolean; screenLabel: (title: string) => string }): ConsoleChrome {
   const title = el('h1', { class: 'tb-title' }, opts.title);
   const pillText = el('span', { class: 'pill-text' });
   const pill = el('span', { class: 'pill', role: 'status', 'aria-live': 'polite' }, el('span', { class: 'pill-dot', 'aria-hidden': 'true' }), pillText);
-  const viewOnlyBadge = opts.viewOnly ? el('span', { class: 'badge', title: 'You can watch this console but not type into it' }, icon('eye'), 'View only') : null;
+  const viewOnlyBadge = opts.viewOnly ? el('span', { class: 'badge', title: t('badge.view_only.hint') }, icon('eye'), t('badge.view_only')) : null;
   const controls = el('div', { class: 'tb-end' });
   const toolbar = el(
     'header',
@@ -48,21 +43,23 @@ export function buildChrome(opts: { title: string; viewOnly: boolean }): Console
   );
 
   const noticeLayer = el('div', { class: 'notice-layer', hidden: true });
-  const screen = el('div', { class: 'screen' });
+  // Keys typed here go to the remote machine, not to the page: an application, named for the guest.
+  const screen = el('div', { class: 'screen', role: 'application' });
   const stage = el('main', { class: 'stage' }, screen, noticeLayer);
   document.body.append(toolbar, stage);
 
   const setTitle = (text: string): void => {
     title.textContent = text;
     title.title = text;
-    document.title = `${text} – Console`;
+    document.title = t('page.title', { title: text });
+    screen.setAttribute('aria-label', opts.screenLabel(text));
   };
   setTitle(opts.title);
 
   const setState = (state: ConnectionState): void => {
     document.body.dataset.state = state;
     pill.dataset.state = state;
-    pillText.textContent = STATE_LABELS[state];
+    pillText.textContent = t(`state.${state}`);
     for (const control of controls.querySelectorAll<HTMLButtonElement>('button.needs-connection')) {
       control.disabled = state !== 'connected';
     }
@@ -75,6 +72,7 @@ export function buildChrome(opts: { title: string; viewOnly: boolean }): Console
     const button = notice.action ? el('button', { type: 'button', class: 'btn btn-primary' }, notice.action.label) : null;
     if (button && notice.action) button.addEventListener('click', notice.action.run);
     noticeLayer.dataset.tone = notice.tone;
+    noticeLayer.classList.toggle('is-final', notice.final === true);
     noticeLayer.append(
       el(
         'div',

@@ -1,21 +1,34 @@
+import type { MessageKey } from '../../src/console/i18n/en.js';
+
 /** The page options the server renders into `#console-options` (src/console/pages.ts). */
 export interface ConsoleOptions {
   sessionId: string;
   title: string;
   consoleKind: 'novnc' | 'xterm';
   viewOnly: boolean;
+  /** BCP 47 tag of the page's language, e.g. "de". */
+  lang: string;
+  strings: Partial<Record<MessageKey, string>>;
 }
 
+let parsed: ConsoleOptions | undefined;
+
+/** Read once: every module asks, the block never changes. */
 export function readConsoleOptions(): ConsoleOptions {
+  if (parsed) return parsed;
   const block = document.getElementById('console-options');
   const raw: unknown = JSON.parse(block?.textContent ?? 'null');
   if (typeof raw !== 'object' || raw === null) throw new Error('console options are missing');
   const data = raw as Record<string, unknown>;
   if (typeof data.sessionId !== 'string' || data.sessionId === '') throw new Error('console options have no session id');
-  return {
+  const strings = typeof data.strings === 'object' && data.strings !== null ? (data.strings as ConsoleOptions['strings']) : {};
+  parsed = {
     sessionId: data.sessionId,
     title: typeof data.title === 'string' && data.title !== '' ? data.title : 'Console',
     consoleKind: data.consoleKind === 'xterm' ? 'xterm' : 'novnc',
     viewOnly: data.viewOnly === true,
+    lang: typeof data.lang === 'string' ? data.lang : 'en',
+    strings,
   };
+  return parsed;
 }

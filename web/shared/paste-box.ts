@@ -1,4 +1,5 @@
 import { el } from './dom.js';
+import { t } from './i18n.js';
 import { icon } from './icons.js';
 
 export interface PasteBoxParts {
@@ -32,12 +33,12 @@ export function pasteBox(opts: PasteBoxOptions): PasteBoxParts {
     placeholder: opts.placeholder,
     'aria-label': opts.label,
   });
-  const cancelButton = el('button', { type: 'button', class: 'btn' }, 'Cancel');
-  const closeButton = el('button', { type: 'button', class: 'dialog-close', 'aria-label': 'Close', title: 'Close' }, icon('close'));
+  const cancelButton = el('button', { type: 'button', class: 'btn' }, t('action.cancel'));
+  const closeButton = el('button', { type: 'button', class: 'dialog-close', 'aria-label': t('action.close'), title: t('action.close') }, icon('close'));
   const dialog = el(
     'dialog',
     { class: 'dialog paste-dialog', 'aria-labelledby': opts.id },
-    el('div', { class: 'dialog-head' }, el('h2', { id: opts.id }, 'Paste text'), closeButton),
+    el('div', { class: 'dialog-head' }, el('h2', { id: opts.id }, t('paste.heading')), closeButton),
     el('p', { class: 'dialog-help' }, opts.help),
     textarea,
     ...(opts.extra ?? []),

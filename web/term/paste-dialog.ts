@@ -1,4 +1,5 @@
 import { el } from '../shared/dom.js';
+import { t } from '../shared/i18n.js';
 import { pasteBox } from '../shared/paste-box.js';
 
 /**
@@ -6,12 +7,12 @@ import { pasteBox } from '../shared/paste-box.js';
  * a secure context): the customer pastes into a box, and the text goes to the terminal as a paste.
  */
 export function pasteDialog(paste: (text: string) => void, onClose: () => void): { open(): void } {
-  const sendButton = el('button', { type: 'button', class: 'btn btn-primary' }, 'Paste');
+  const sendButton = el('button', { type: 'button', class: 'btn btn-primary' }, t('term_paste.send'));
   const { dialog, textarea, cancelButton, closeButton } = pasteBox({
     id: 'term-paste-heading',
-    help: 'Your browser did not let the page read the clipboard. Paste the text here (Ctrl+V) to send it to the terminal.',
-    placeholder: 'Paste the text to send…',
-    label: 'Text to paste into the terminal',
+    help: t('term_paste.help'),
+    placeholder: t('term_paste.placeholder'),
+    label: t('term_paste.label'),
     submit: sendButton,
   });
 

@@ -1,10 +1,11 @@
+import type { MessageKey } from '../shared/i18n.js';
 import { KEYS, functionKey, letterKey, type Key } from './keysyms.js';
 
 export interface KeyCombo {
-  /** Key caps as shown in the menu, e.g. ['Ctrl', 'Alt', 'F2']. */
-  caps: string[];
+  /** Key caps as shown in the menu, e.g. ['Ctrl', 'Alt', 'F2']; a catalog key where the cap is a word. */
+  caps: Array<string | MessageKey>;
   /** What it does, for people who do not know the shortcut. */
-  purpose: string;
+  purpose: MessageKey;
   keys: Key[];
 }
 
@@ -26,14 +27,14 @@ export const TERMINAL_SWITCH_KEYS = Array.from({ length: 12 }, (_, i) => ({
 }));
 
 export const KEY_COMBOS: KeyCombo[] = [
-  { caps: ['Ctrl', 'Alt', 'Backspace'], purpose: 'Restart the graphical session', keys: [KEYS.ControlLeft, KEYS.AltLeft, KEYS.Backspace] },
-  { caps: ['Alt', 'Tab'], purpose: 'Switch window', keys: [KEYS.AltLeft, KEYS.Tab] },
-  { caps: ['Alt', 'F4'], purpose: 'Close window', keys: [KEYS.AltLeft, functionKey(4)] },
-  { caps: ['Ctrl', 'Esc'], purpose: 'Start menu', keys: [KEYS.ControlLeft, KEYS.Escape] },
-  { caps: ['Print Screen'], purpose: 'Screenshot', keys: [KEYS.PrintScreen] },
-  { caps: ['Esc'], purpose: 'Escape', keys: [KEYS.Escape] },
-  { caps: ['Tab'], purpose: 'Tab', keys: [KEYS.Tab] },
-  { caps: ['Ctrl', 'C'], purpose: 'Interrupt / copy', keys: [KEYS.ControlLeft, letterKey('c')] },
-  { caps: ['Ctrl', 'D'], purpose: 'End of input / log out', keys: [KEYS.ControlLeft, letterKey('d')] },
-  { caps: ['Ctrl', 'Z'], purpose: 'Suspend / undo', keys: [KEYS.ControlLeft, letterKey('z')] },
+  { caps: ['Ctrl', 'Alt', 'Backspace'], purpose: 'keys.combo.ctrl_alt_backspace', keys: [KEYS.ControlLeft, KEYS.AltLeft, KEYS.Backspace] },
+  { caps: ['Alt', 'Tab'], purpose: 'keys.combo.alt_tab', keys: [KEYS.AltLeft, KEYS.Tab] },
+  { caps: ['Alt', 'F4'], purpose: 'keys.combo.alt_f4', keys: [KEYS.AltLeft, functionKey(4)] },
+  { caps: ['Ctrl', 'Esc'], purpose: 'keys.combo.ctrl_esc', keys: [KEYS.ControlLeft, KEYS.Escape] },
+  { caps: ['keys.cap.print_screen'], purpose: 'keys.combo.print_screen', keys: [KEYS.PrintScreen] },
+  { caps: ['Esc'], purpose: 'keys.combo.esc', keys: [KEYS.Escape] },
+  { caps: ['Tab'], purpose: 'keys.combo.tab', keys: [KEYS.Tab] },
+  { caps: ['Ctrl', 'C'], purpose: 'keys.combo.ctrl_c', keys: [KEYS.ControlLeft, letterKey('c')] },
+  { caps: ['Ctrl', 'D'], purpose: 'keys.combo.ctrl_d', keys: [KEYS.ControlLeft, letterKey('d')] },
+  { caps: ['Ctrl', 'Z'], purpose: 'keys.combo.ctrl_z', keys: [KEYS.ControlLeft, letterKey('z')] },
 ];

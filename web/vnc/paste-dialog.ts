@@ -1,4 +1,5 @@
 import { el } from '../shared/dom.js';
+import { t } from '../shared/i18n.js';
 import { pasteBox } from '../shared/paste-box.js';
 import { keystrokesFor } from './keysyms.js';
 import { typeKeystrokes, type KeySender, type TypingJob } from './typist.js';
@@ -21,12 +22,12 @@ export function pasteDialog(sender: () => KeySender | null, onClose: () => void)
   const progressBar = el('progress', { class: 'paste-progress', max: '1', value: '0' });
   const progressText = el('span', { class: 'paste-progress-text' });
   const progress = el('div', { class: 'paste-progress-row', hidden: true }, progressBar, progressText);
-  const typeButton = el('button', { type: 'button', class: 'btn btn-primary' }, 'Type text');
+  const typeButton = el('button', { type: 'button', class: 'btn btn-primary' }, t('paste.type'));
   const { dialog, textarea, cancelButton, closeButton } = pasteBox({
     id: 'paste-heading',
-    help: 'The text is typed into the console as keystrokes, as on a US keyboard. Line breaks are typed as Enter.',
-    placeholder: 'Paste or type the text to send…',
-    label: 'Text to type into the console',
+    help: t('paste.help'),
+    placeholder: t('paste.placeholder'),
+    label: t('paste.label'),
     extra: [el('div', { class: 'paste-meta' }, counter), progress],
     submit: typeButton,
   });
@@ -35,7 +36,7 @@ export function pasteDialog(sender: () => KeySender | null, onClose: () => void)
 
   const updateCounter = (): void => {
     const length = textarea.value.length;
-    counter.textContent = length > MAX_PASTE_CHARS ? `${length} characters: at most ${MAX_PASTE_CHARS} can be typed at once` : `${length} characters`;
+    counter.textContent = length > MAX_PASTE_CHARS ? t('paste.too_long', { count: length, max: MAX_PASTE_CHARS }) : t('paste.count', { count: length });
     counter.classList.toggle('is-error', length > MAX_PASTE_CHARS);
     typeButton.disabled = length === 0 || length > MAX_PASTE_CHARS;
   };
@@ -43,7 +44,7 @@ export function pasteDialog(sender: () => KeySender | null, onClose: () => void)
     textarea.disabled = typing;
     typeButton.hidden = typing;
     progress.hidden = !typing;
-    cancelButton.textContent = typing ? 'Stop typing' : 'Cancel';
+    cancelButton.textContent = typing ? t('paste.stop') : t('action.cancel');
   };
   const stop = (): void => {
     job?.cancel();
@@ -66,7 +67,7 @@ export function pasteDialog(sender: () => KeySender | null, onClose: () => void)
     setTyping(true);
     const current = typeKeystrokes(strokes, sender, (typed, total) => {
       progressBar.value = total === 0 ? 1 : typed / total;
-      progressText.textContent = `Typing… ${typed} of ${total}`;
+      progressText.textContent = t('paste.typing', { typed, total });
     });
     job = current;
     void current.finished.then((complete) => {

@@ -1,15 +1,12 @@
 import { toolbarButton } from '../shared/controls.js';
 import { el } from '../shared/dom.js';
 import { icon } from '../shared/icons.js';
+import { t } from '../shared/i18n.js';
 import { dropdownMenu } from '../shared/menu.js';
 
 export type ScalingMode = 'scale' | 'remote' | 'none';
 
-const MODES: Array<{ mode: ScalingMode; label: string; hint: string }> = [
-  { mode: 'scale', label: 'Scale to window', hint: 'Shrink or grow the screen to fit this window' },
-  { mode: 'remote', label: 'Remote resize', hint: 'Ask the server to match this window size' },
-  { mode: 'none', label: 'Actual size', hint: '1:1 pixels; scroll to see the whole screen' },
-];
+const MODES: ScalingMode[] = ['scale', 'remote', 'none'];
 
 const STORAGE_KEY = 'proxmoxvnc.scaling';
 
@@ -47,28 +44,28 @@ function saveScaling(mode: ScalingMode): void {
 
 /** The toolbar's scaling selector; `onChange` applies a new mode to the live connection. */
 export function scalingMenu(initial: ScalingMode, onChange: (mode: ScalingMode) => void, onClose: () => void): HTMLElement {
-  const button = toolbarButton({ label: 'Scale to window', icon: 'scale', hint: 'Screen size', menu: true });
+  const button = toolbarButton({ label: t('scaling.scale'), icon: 'scale', hint: t('scaling.heading'), menu: true });
   const label = button.querySelector('.tb-label');
   const menu = dropdownMenu(button, 'menu--scaling', onClose);
-  const items = MODES.map(({ mode, label: text, hint }) => {
+  const items = MODES.map((mode) => {
     const item = el(
       'button',
       { type: 'button', class: 'menu-item', role: 'menuitemradio', 'aria-checked': 'false', 'data-mode': mode },
       el('span', { class: 'menu-check' }, icon('check')),
-      el('span', { class: 'menu-text' }, el('span', { class: 'menu-label' }, text), el('span', { class: 'menu-hint' }, hint)),
+      el('span', { class: 'menu-text' }, el('span', { class: 'menu-label' }, t(`scaling.${mode}`)), el('span', { class: 'menu-hint' }, t(`scaling.${mode}.hint`))),
     );
     item.addEventListener('click', () => select(mode));
     return item;
   });
-  menu.panel.append(el('div', { class: 'menu-heading' }, 'Screen size'), ...items);
+  menu.panel.append(el('div', { class: 'menu-heading' }, t('scaling.heading')), ...items);
 
   function select(mode: ScalingMode): void {
     for (const item of items) item.setAttribute('aria-checked', String(item.dataset.mode === mode));
-    if (label) label.textContent = MODES.find((m) => m.mode === mode)?.label ?? '';
+    if (label) label.textContent = t(`scaling.${mode}`);
     saveScaling(mode);
     onChange(mode);
   }
   for (const item of items) item.setAttribute('aria-checked', String(item.dataset.mode === initial));
-  if (label) label.textContent = MODES.find((m) => m.mode === initial)?.label ?? '';
+  if (label) label.textContent = t(`scaling.${initial}`);
   return menu.root;
 }
