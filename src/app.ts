@@ -34,6 +34,7 @@ const ASSET_BASE = '/assets/';
 
 export interface Gateway {
   readonly app: FastifyInstance;
+  /** The origin links name; with router_port 0 and no public_url, known once listening. */
   readonly publicOrigin: string;
   readonly tokens: TokenStore<ConsoleGrant>;
   readonly sessions: SessionStore;
@@ -54,7 +55,7 @@ export interface Gateway {
  * hooks run last-registered first).
  */
 export async function createGateway(config: Config, log: Logger): Promise<Gateway> {
-  const publicOrigin = derivePublicOrigin(config);
+  let publicOrigin = derivePublicOrigin(config);
   const https = config.tls_cert_file && config.tls_key_file
     ? { cert: readFileSync(config.tls_cert_file), key: readFileSync(config.tls_key_file) }
     : null;
@@ -176,10 +177,11 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   });
   app.addHook('onSend', securityHeaders(CONSOLE_CSP(config.frame_ancestors)));
   let draining = false;
+  const allowedOrigins = new Set([publicOrigin, ...config.allowed_origins]);
   await app.register(controlApi, {
     config,
     log,
-    publicOrigin,
+    publicOrigin: () => publicOrigin,
     servedAt,
     tokens,
     sessions,
@@ -204,7 +206,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
     },
     sockets: consoleSockets,
-    allowedOrigins: new Set([publicOrigin, ...config.allowed_origins]),
+    allowedOrigins,
     ports,
   });
   app.setNotFoundHandler((_request, reply) =>
@@ -227,7 +229,9 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const httpLog = log.child('ROUTER');
   return {
     app,
-    publicOrigin,
+    get publicOrigin() {
+      return publicOrigin;
+    },
     tokens,
     sessions,
     viewers,
@@ -235,6 +239,12 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       await app.listen({ host: config.router_ip, port: config.router_port });
       const address = app.server.address();
       boundPort = typeof address === 'object' && address ? address.port : config.router_port;
+      if (config.router_port === 0 && config.public_url === undefined) {
+        // Port 0 named no port: the links and the websocket's Origin check take the bound one.
+        allowedOrigins.delete(publicOrigin);
+        publicOrigin = derivePublicOrigin({ ...config, router_port: boundPort });
+        allowedOrigins.add(publicOrigin);
+      }
       httpLog.info(`listening on ${config.router_ip}:${boundPort}, public origin ${publicOrigin}`);
       return boundPort;
     },

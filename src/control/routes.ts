@@ -21,7 +21,8 @@ import { statusEntry } from './status-view.js';
 export interface ControlDeps {
   config: Config;
   log: Logger;
-  publicOrigin: string;
+  /** The origin links name (known once the gateway listens). */
+  publicOrigin(): string;
   /** Where a session's console is served: the main port, or its own with `session_ports`. */
   servedAt(sessionId: string): { origin: string; port: number };
   tokens: TokenStore<ConsoleGrant>;
@@ -37,7 +38,7 @@ export interface ControlDeps {
 const UNAUTHORIZED = new ApiError(401, 'unauthorized', 'missing or wrong Authorization header');
 
 export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): void {
-  const { config, publicOrigin, tokens, sessions, access, metrics } = deps;
+  const { config, tokens, sessions, access, metrics } = deps;
   const log = deps.log.child('CONTROL');
   const secretMatches = createSecretCheck(config.authorization);
   const parseCreateParams = createParamsParser({ maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration });
@@ -88,7 +89,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
       const { token, expiresAt } = await tokens.create(grant, (params.ttlSeconds ?? config.token_ttl) * 1000);
       metrics.tokensCreated.inc();
       log.info('token created', { token_prefix: tokenPrefix(token), vmid: grant.vmid, node: grant.node, validated: params.validate });
-      return { status: 'success', token, url: `${publicOrigin}/vnc/${token}`, expires_at: new Date(expiresAt).toISOString() };
+      return { status: 'success', token, url: `${deps.publicOrigin()}/vnc/${token}`, expires_at: new Date(expiresAt).toISOString() };
     } catch (error) {
       if (error instanceof TokenLimitError) throw new ApiError(503, 'too_many_tokens', error.message);
       throw error;

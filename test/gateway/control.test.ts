@@ -60,6 +60,8 @@ describe('control API', () => {
     assert.equal(body.status, 'success');
     assert.match(body.token ?? '', /^[A-Za-z0-9_-]{43}$/);
     assert.equal(body.url, `${tg.origin}/vnc/${body.token}`);
+    // The test gateway listens on port 0: its links name the port it was given.
+    assert.equal(new URL(body.url!).port, String((tg.gateway.app.server.address() as { port: number }).port));
     const expires = Date.parse(body.expires_at ?? '');
     assert.ok(expires > Date.now() + 250_000 && expires <= Date.now() + 300_000, body.expires_at);
   });

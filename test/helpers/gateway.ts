@@ -82,7 +82,6 @@ export interface TestGateway {
 /** A gateway on 127.0.0.1 with a fresh secret; `env` holds PROXMOXVNC_* overrides. */
 export async function startTestGateway(env: Record<string, string> = {}, caPem?: string): Promise<TestGateway> {
   const secret = randomBytes(32).toString('hex');
-  const port = await freePort();
   const workDir = await mkdtemp(join(tmpdir(), 'pvnc-test-'));
   const caEnv: Record<string, string> = {};
   if (caPem) {
@@ -94,7 +93,8 @@ export async function startTestGateway(env: Record<string, string> = {}, caPem?:
     env: {
       PROXMOXVNC_AUTHORIZATION: secret,
       PROXMOXVNC_ROUTER_IP: '127.0.0.1',
-      PROXMOXVNC_ROUTER_PORT: String(port),
+      // The port the gateway is given by listening: none another test could take in between.
+      PROXMOXVNC_ROUTER_PORT: '0',
       PROXMOXVNC_PUBLIC_HOST: '127.0.0.1',
       PROXMOXVNC_PROXMOX_TIMEOUT: '5',
       // Every test client is 127.0.0.1: only the throttle's own tests keep the real limits.
