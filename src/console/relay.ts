@@ -114,6 +114,8 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
   let gatheredBytes = 0;
   let flushLater: NodeJS.Immediate | undefined;
   let uncounted = 0;
+  /** Bytes handed to the browser socket in place (reads path): with its queue, which writes ended. */
+  let written = 0;
   let paused = false;
   let stopped = false;
   let onFirstData = how.onFirstData;
@@ -165,6 +167,7 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     const frame = Buffer.from(payload.buffer, payload.byteOffset - header, payload.length + header);
     writeBinaryFrameHeader(frame, 0, payload.length);
     browserSocket.write(frame);
+    written += frame.length;
   };
   const onPayload = reads ? sendInPlace : gather;
   const reader = new ServerFrameReader({
@@ -190,16 +193,19 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
   };
   for (const listener of wsDataListeners) upstreamSocket.off('data', listener);
   if (reads) {
+    // Bytes written whose writes ended: what the queue holds was written last (ws's own frames in
+    // it only make this count later, never early).
+    const ended = () => written - browserSocket.writableLength;
     reads.take((chunk) => {
       if (read(chunk)) {
         // Counted per burst, not per record: a short record ends one.
         if (chunk.length < FULL_RECORD || uncounted >= COUNT_EVERY) count();
         pauseIfFull();
       }
-      if (browserSocket.writableLength > 0) reads.bufferKept();
+      if (browserSocket.writableLength > 0) reads.bufferKept(written);
       // Pausing is pauseIfFull()'s: a false here would stop reads without a resume to follow.
       return true;
-    });
+    }, ended);
   } else {
     upstreamSocket.on('data', (chunk: Buffer) => {
       if (!read(chunk)) return;

@@ -7,6 +7,14 @@ import type { TLSSocket } from 'node:tls';
 const LARGE = 16 * 1024;
 /** What an idle or interactive console keeps between reads (pooled by Buffer.allocUnsafe). */
 const SMALL = 2 * 1024;
+/** Full buffers still held by writes, kept for reuse once those end: a slow browser's queue is short. */
+const MAX_HELD = 8;
+/**
+ * Full buffers free for any console's next burst. Shared, so that a console that went quiet
+ * holds only a small buffer, and a burst starts without an allocation.
+ */
+const freeLarge: Buffer[] = [];
+const MAX_FREE = 64;
 
 const readsKey = Symbol('proxmoxvnc.upstreamReads');
 /**
@@ -25,9 +33,13 @@ export const ROOM_BEFORE = 10;
 export class UpstreamReads {
   private socket: TLSSocket | undefined;
   private buffer = withRoom(SMALL);
-  private kept = false;
+  /** Set by bufferKept(): the taker's count at which the current buffer is free again. */
+  private keptUntil: number | undefined;
+  /** Buffers that writes still held, oldest first, each with the count at which it is free. */
+  private held: { buffer: Buffer; until: number }[] = [];
   private lastRead = 0;
   private taker: ((chunk: Buffer) => boolean) | undefined;
+  private done: () => number = () => 0;
 
   /** For `tls.connect`. */
   readonly onread = {
@@ -43,9 +55,11 @@ export class UpstreamReads {
 
   /**
    * From now on every read goes to `take` (false pauses the socket until `resume()`). What the
-   * readable side still holds goes first, so no byte is lost or reordered.
+   * readable side still holds goes first, so no byte is lost or reordered. `done()` is a count
+   * that only grows (e.g. bytes whose writes ended), which bufferKept() marks are read against.
    */
-  take(take: (chunk: Buffer) => boolean): void {
+  take(take: (chunk: Buffer) => boolean, done: () => number): void {
+    this.done = done;
     const socket = this.socket!;
     for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) {
       const copy = withRoom(chunk.length);
@@ -55,9 +69,12 @@ export class UpstreamReads {
     this.taker = take;
   }
 
-  /** The view last handed over is still in use (a write holds it): the next read gets a new buffer. */
-  bufferKept(): void {
-    this.kept = true;
+  /**
+   * The view last handed over is still in use (a write holds it) until `done()` reaches `until`:
+   * the next read gets another buffer, and this one is reused once free.
+   */
+  bufferKept(until: number): void {
+    this.keptUntil = until;
   }
 
   private onRead(length: number, buffer: Buffer): boolean {
@@ -68,14 +85,43 @@ export class UpstreamReads {
     return this.socket!.push(Buffer.from(chunk));
   }
 
-  /** Grows to a full record once one filled the buffer, shrinks back once reads are small again. */
+  /**
+   * Grows to a full record once one filled the buffer, shrinks back after a small read: the
+   * socket keeps the buffer it was last given until its next read, however long the console
+   * stays quiet.
+   */
   private nextBuffer(): Buffer {
     const size = this.lastRead >= this.buffer.length ? LARGE : this.lastRead < SMALL ? SMALL : this.buffer.length;
-    if (this.kept || size !== this.buffer.length) {
-      this.buffer = withRoom(size);
-      this.kept = false;
+    if (this.keptUntil !== undefined) {
+      if (this.buffer.length === LARGE && this.held.length < MAX_HELD) this.held.push({ buffer: this.buffer, until: this.keptUntil });
+      this.keptUntil = undefined;
+    } else if (size !== this.buffer.length && this.buffer.length === LARGE && freeLarge.length < MAX_FREE) {
+      freeLarge.push(this.buffer);
+    } else if (size === this.buffer.length) {
+      return this.buffer;
+    }
+    if (size === SMALL) {
+      this.releaseHeld();
+      this.buffer = withRoom(SMALL);
+    } else {
+      this.buffer = this.reusable() ?? freeLarge.pop() ?? withRoom(LARGE);
     }
     return this.buffer;
+  }
+
+  /** The oldest held buffer, once free (writes end in order); at most one check per read. */
+  private reusable(): Buffer | undefined {
+    const oldest = this.held[0];
+    if (!oldest || oldest.until > this.done()) return undefined;
+    this.held.shift();
+    return oldest.buffer;
+  }
+
+  /** Held buffers whose writes ended go back to be shared; the others are left to their writes. */
+  private releaseHeld(): void {
+    const done = this.done();
+    for (const { buffer, until } of this.held) if (until <= done && freeLarge.length < MAX_FREE) freeLarge.push(buffer);
+    this.held = [];
   }
 }
 
