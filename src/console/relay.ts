@@ -54,11 +54,50 @@ export function splitFrames(data: Buffer, max: number): Buffer[] {
   return pieces;
 }
 
+const FRAME_OPTIONS = { binary: true, compress: false, fin: true } as const;
+
 /** Sends binary, unfragmented, uncompressed frames; returns the bytes sent. */
 export function sendFrames(to: WebSocket, data: Buffer, maxFrame: number, onWritten?: (err?: Error) => void): number {
   if (to.readyState !== WebSocket.OPEN || data.length === 0) return 0;
-  for (const piece of splitFrames(data, maxFrame)) to.send(piece, { binary: true, compress: false, fin: true }, onWritten);
+  if (data.length <= maxFrame) to.send(data, FRAME_OPTIONS, onWritten);
+  else for (const piece of splitFrames(data, maxFrame)) to.send(piece, FRAME_OPTIONS, onWritten);
   return data.length;
+}
+
+/** Relays with bytes not yet reported: they are reported within a second, even mid-burst. */
+const unreported = new Set<PendingCounts>();
+let reportTimer: NodeJS.Timeout | undefined;
+const REPORT_EVERY_MS = 1000;
+
+/**
+ * Bytes relayed toward the browser, reported to onBytes (metrics, session activity) once per
+ * burst rather than per record.
+ */
+class PendingCounts {
+  toBrowser = 0;
+  private toUpstream = 0;
+
+  constructor(private readonly onBytes: (toBrowser: number, toUpstream: number) => void) {}
+
+  add(toBrowser: number, toUpstream: number): void {
+    if (this.toBrowser === 0 && this.toUpstream === 0) {
+      unreported.add(this);
+      reportTimer ??= setInterval(() => {
+        for (const counts of unreported) counts.report();
+      }, REPORT_EVERY_MS).unref();
+    }
+    this.toBrowser += toBrowser;
+    this.toUpstream += toUpstream;
+  }
+
+  report(): void {
+    const { toBrowser, toUpstream } = this;
+    if (toBrowser === 0 && toUpstream === 0) return;
+    this.toBrowser = 0;
+    this.toUpstream = 0;
+    unreported.delete(this);
+    this.onBytes(toBrowser, toUpstream);
+  }
 }
 
 /** The fields of ws's Receiver that tell whether it holds part of a frame (ws 8). */
@@ -90,7 +129,7 @@ interface Downstream {
 
 interface FrameForwarding {
   highWaterMark: number;
-  count(toBrowser: number): void;
+  counts: PendingCounts;
   onFirstData: (() => void) | undefined;
   onEnd(error?: Error): void;
 }
@@ -113,7 +152,6 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
   let gathered: Buffer[] = [];
   let gatheredBytes = 0;
   let flushLater: NodeJS.Immediate | undefined;
-  let uncounted = 0;
   /** Bytes handed to the browser socket in place (reads path): with its queue, which writes ended. */
   let written = 0;
   let paused = false;
@@ -131,11 +169,7 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     upstreamSocket.pause();
     browserSocket.once('drain', resume);
   };
-  const count = () => {
-    if (uncounted === 0) return;
-    how.count(uncounted);
-    uncounted = 0;
-  };
+  const counts = how.counts;
   const flush = () => {
     if (flushLater) {
       clearImmediate(flushLater);
@@ -152,16 +186,16 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
         browserSocket.uncork();
       }
     }
-    count();
+    counts.report();
     pauseIfFull();
   };
   const gather = (payload: Buffer) => {
     gathered.push(payload.length === FULL_RECORD ? FULL_RECORD_HEADER : binaryFrameHeader(payload.length), payload);
     gatheredBytes += payload.length;
-    uncounted += payload.length;
+    counts.add(payload.length, 0);
   };
   const sendInPlace = (payload: Buffer) => {
-    uncounted += payload.length;
+    counts.add(payload.length, 0);
     if (browser.readyState !== WebSocket.OPEN) return;
     const header = frameHeaderLength(payload.length);
     const frame = Buffer.from(payload.buffer, payload.byteOffset - header, payload.length + header);
@@ -199,7 +233,7 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     reads.take((chunk) => {
       if (read(chunk)) {
         // Counted per burst, not per record: a short record ends one.
-        if (chunk.length < FULL_RECORD || uncounted >= COUNT_EVERY) count();
+        if (chunk.length < FULL_RECORD || counts.toBrowser >= COUNT_EVERY) counts.report();
         pauseIfFull();
       }
       if (browserSocket.writableLength > 0) reads.bufferKept(written);
@@ -247,7 +281,12 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
     };
   }
 
-  const toUpstream = pipe(browser, upstream, MAX_UPSTREAM_FRAME, (n) => onBytes(0, n));
+  const counts = new PendingCounts(onBytes);
+  // Toward Proxmox counted at once: browser messages are few, and each is input worth seeing.
+  const toUpstream = pipe(browser, upstream, MAX_UPSTREAM_FRAME, (n) => {
+    counts.add(0, n);
+    counts.report();
+  });
   const rewrite = options.fromBrowser;
   const fromBrowser = (data: RawData) => {
     if (!rewrite) {
@@ -264,7 +303,10 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
     }
     toUpstream(checked);
   };
-  const toBrowser = pipe(upstream, browser, Number.POSITIVE_INFINITY, (n) => onBytes(n, 0));
+  const toBrowser = pipe(upstream, browser, Number.POSITIVE_INFINITY, (n) => {
+    counts.add(n, 0);
+    counts.report();
+  });
   const fromUpstream = (data: RawData) => {
     firstUpstreamMessage?.();
     firstUpstreamMessage = undefined;
@@ -284,6 +326,7 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
       // What the upstream sent before the end still reaches the browser, ahead of the Close.
       forwarding.downstream?.flush();
       forwarding.downstream?.stop();
+      counts.report();
       browser.off('message', fromBrowser);
       upstream.off('message', fromUpstream);
       browser.off('close', onBrowserClose);
@@ -318,7 +361,7 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
     }
     forwarding.downstream = forwardFrames(upstream, upstreamSocket, browser, browserSocket, {
       highWaterMark,
-      count: (n) => onBytes(n, 0),
+      counts,
       onFirstData: firstUpstreamMessage,
       onEnd(err) {
         if (err) onError(err);
