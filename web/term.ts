@@ -10,10 +10,13 @@ import { toolbarButton, toolbarSeparator } from './shared/controls.js';
 import { sessionEndpoints } from './shared/endpoints.js';
 import { fullscreenButton } from './shared/fullscreen.js';
 import { t } from './shared/i18n.js';
+import { keyBar, keyboardButton } from './shared/keybar.js';
+import { StickyModifiers } from './shared/sticky.js';
 import { readConsoleOptions } from './shared/options.js';
 import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
 import { terminalClipboard } from './term/clipboard.js';
 import { adoptInlineStyles } from './term/csp-styles.js';
+import { barSequence, withModifiers } from './term/keys.js';
 import { binaryInput, resizeMessage, textInput } from './term/protocol.js';
 import { TERMINAL_FONT, TERMINAL_THEME } from './term/theme.js';
 
@@ -50,13 +53,24 @@ const send = (messages: Uint8Array[]): void => {
 };
 const sendSize = (): void => send([resizeMessage(term.cols, term.rows)]);
 const focusTerminal = (): void => term.focus();
+const sticky = new StickyModifiers();
 
 if (!options.viewOnly) {
-  term.onData((data) => send(textInput(data)));
+  term.onData((data) => send(textInput(withModifiers(data, sticky.take()))));
   term.onBinary((data) => send(binaryInput(data)));
 }
 term.onResize(sendSize);
 new ResizeObserver(() => fit.fit()).observe(chrome.screen);
+
+const bar = options.viewOnly
+  ? null
+  : keyBar({
+      // A terminal has no Windows key: Ctrl and Alt are what its programs read.
+      modifiers: ['ctrl', 'alt'],
+      sticky,
+      press: (key) => send(textInput(barSequence(key, sticky.take(), term.modes.applicationCursorKeysMode))),
+    });
+if (bar) document.body.append(bar.root);
 
 const clipboard = terminalClipboard(term, { canType: !options.viewOnly, refocus: focusTerminal });
 
@@ -123,6 +137,7 @@ function buildToolbar(): void {
     const paste = toolbarButton({ label: t('toolbar.paste'), icon: 'clipboard', hint: t('toolbar.term_paste.hint'), needsConnection: true });
     paste.addEventListener('click', () => void clipboard.paste());
     controls.push(paste);
+    if (bar) controls.push(keyboardButton(bar, { focus: focusTerminal, blur: () => term.blur() }));
   }
   const reconnect = toolbarButton({ label: t('toolbar.reconnect'), icon: 'refresh', iconOnly: true });
   reconnect.classList.add('tb-reconnect');

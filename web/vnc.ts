@@ -6,12 +6,15 @@ import { toolbarButton, toolbarSeparator } from './shared/controls.js';
 import { sessionEndpoints } from './shared/endpoints.js';
 import { fullscreenButton } from './shared/fullscreen.js';
 import { t } from './shared/i18n.js';
+import { keyBar, keyboardButton } from './shared/keybar.js';
 import { readConsoleOptions } from './shared/options.js';
+import { StickyModifiers } from './shared/sticky.js';
 import { ConnectionSupervisor, type ConnectionEnd, type ConsoleTransport } from './shared/supervisor.js';
 import { sendCombo } from './vnc/key-combos.js';
 import { keysMenu } from './vnc/keys-menu.js';
 import { pasteDialog } from './vnc/paste-dialog.js';
 import { applyScaling, savedScaling, scalingMenu } from './vnc/scaling.js';
+import { applyStickyModifiers, barKey, typingInput } from './vnc/typing.js';
 
 const options = readConsoleOptions();
 const endpoints = sessionEndpoints(options.sessionId);
@@ -25,6 +28,20 @@ const focusConsole = (): void => {
 };
 
 const paste = options.viewOnly ? null : pasteDialog(() => rfb, focusConsole);
+const sticky = new StickyModifiers();
+const typing = options.viewOnly ? null : typingInput(() => rfb);
+const bar = options.viewOnly
+  ? null
+  : keyBar({
+      modifiers: ['ctrl', 'alt', 'super'],
+      sticky,
+      press: (name) => {
+        const key = barKey(name);
+        rfb?.sendKey(key.keysym, key.code);
+      },
+    });
+if (typing) chrome.screen.after(typing.element);
+if (bar) document.body.append(bar.root);
 
 const transport: ConsoleTransport = {
   open() {
@@ -47,6 +64,7 @@ const transport: ConsoleTransport = {
     connection.background = 'transparent';
     connection.viewOnly = options.viewOnly;
     connection.focusOnClick = !options.viewOnly;
+    applyStickyModifiers(connection, sticky);
     applyScaling(connection, scaling);
     // Events of a connection the page has already replaced are stale and ignored.
     const isCurrent = (): boolean => rfb === connection;
@@ -95,6 +113,7 @@ function buildToolbar(): void {
     pasteButton.addEventListener('click', () => paste?.open());
     controls.push(
       ctrlAltDel,
+      ...(bar && typing ? [keyboardButton(bar, { focus: typing.focus, blur: () => focusConsole() })] : []),
       keysMenu((keys) => {
         if (rfb) sendCombo(rfb, keys);
       }, focusConsole),

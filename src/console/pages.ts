@@ -63,7 +63,7 @@ function htmlDocument(ctx: PageContext, parts: { title: string; stylesheet: stri
 <html lang="${escapeHtml(ctx.lang)}">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content">
 <meta name="referrer" content="no-referrer">
 <meta name="color-scheme" content="dark">
 <title>${escapeHtml(parts.title)}</title>

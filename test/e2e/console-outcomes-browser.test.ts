@@ -4,52 +4,21 @@
 // a console URL opened in another browser says the link was used.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import { en } from '../../src/console/i18n/en.js';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { launchChromium } from '../helpers/browser.js';
-import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { PROFILES, pageState as state, startConsoleFixture, untilConnected as connected, type ConsoleFixture } from './console-fixture.js';
 
-declare const document: { body: { dataset: Record<string, string | undefined>; innerText: string } };
-
-const PROFILES = {
-  desktop: { viewport: { width: 1280, height: 800 } },
-  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 },
-} as const;
-
-const state = (page: Page) => page.evaluate(() => document.body.dataset.state ?? '');
-const connected = (page: Page) => poll(() => state(page), (s) => s === 'connected', 'the connected state', 30_000);
+declare const document: { body: { innerText: string } };
 
 describe('console outcomes against the gateway', () => {
-  let browser: Browser;
-  let sim: Simulator;
-  let tg: TestGateway;
-  const contexts: BrowserContext[] = [];
-
+  let fixture: ConsoleFixture;
   before(async () => {
-    browser = await launchChromium();
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
-    tg = await startTestGateway({ PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '2' }, sim.caPem);
+    fixture = await startConsoleFixture({ PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '2' });
   });
-  after(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await tg?.stop();
-    await sim?.stop();
-  });
-
-  const link = async (params: Record<string, unknown> = {}): Promise<string> => {
-    const created = await createToken(tg, { hostname: '127.0.0.2', port: sim.port, node: 'pve1', vmid: 100, username: 'vncuser@pve', password: 'vncpass', ...params });
-    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    return created.body.url as string;
-  };
-  const context = async (profile: keyof typeof PROFILES): Promise<BrowserContext> => {
-    const made = await browser.newContext(PROFILES[profile]);
-    contexts.push(made);
-    return made;
-  };
+  after(async () => fixture?.stop());
+  const link = (params: Record<string, unknown> = {}) => fixture.link(params);
+  const context = (profile: keyof typeof PROFILES) => fixture.context(PROFILES[profile]);
 
   for (const profile of ['desktop', 'phone'] as const) {
     for (const consoleKind of ['novnc', 'xterm'] as const) {
@@ -93,7 +62,7 @@ describe('console outcomes against the gateway', () => {
       const page = await (await context(profile)).newPage();
       await page.goto(await link({ vmid: 100 }));
       await connected(page);
-      const guest = sim.inventory.guests.find((g) => g.vmid === 100)!;
+      const guest = fixture.sim.inventory.guests.find((g) => g.vmid === 100)!;
       guest.status = 'stopped';
       try {
         await page.getByText(en['outcome.guest_stopped.title']).waitFor({ timeout: 20_000 });
@@ -106,7 +75,7 @@ describe('console outcomes against the gateway', () => {
       await connected(page);
       await page.locator('canvas').first().click();
       await page.keyboard.type('back again');
-      await poll(async () => sim.received(100).text, (text) => text.includes('back again'), 'keys at the restarted guest', 15_000);
+      await poll(async () => fixture.sim.received(100).text, (text) => text.includes('back again'), 'keys at the restarted guest', 15_000);
       await page.close();
     });
   }
@@ -118,7 +87,7 @@ describe('console outcomes against the gateway', () => {
     await page.goto(await link());
     await connected(page);
     const sessionId = /\/console\/([^/]+)\//.exec(page.url())![1]!;
-    const ended = await request(`${tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    const ended = await request(`${fixture.tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: fixture.tg.secret } });
     await ended.body.dump();
     await page.getByText(en['outcome.session_ended.title']).waitFor({ timeout: 15_000 });
     await page.waitForTimeout(4000);

@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { en } from '../../src/console/i18n/en.js';
 import { launchChromium } from '../helpers/browser.js';
 import { poll } from '../helpers/poll.js';
+import { PROFILES } from './console-fixture.js';
 import { closeWith, refuseRfb, serveRfb, serveTerminal, startPageHarness, type PageHarness, type SocketScript } from './page-harness.js';
 
 declare const document: {
@@ -16,10 +17,6 @@ declare const document: {
   querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
 };
 
-const PROFILES = {
-  desktop: { viewport: { width: 1280, height: 800 } },
-  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 },
-} as const;
 
 type Kind = 'novnc' | 'xterm';
 

@@ -27,6 +27,8 @@ export const TERMINAL_SWITCH_KEYS = Array.from({ length: 12 }, (_, i) => ({
 }));
 
 export const KEY_COMBOS: KeyCombo[] = [
+  // Also a toolbar button, which narrow windows have no room for.
+  { caps: ['Ctrl', 'Alt', 'Del'], purpose: 'keys.combo.ctrl_alt_del', keys: [KEYS.ControlLeft, KEYS.AltLeft, KEYS.Delete] },
   { caps: ['Ctrl', 'Alt', 'Backspace'], purpose: 'keys.combo.ctrl_alt_backspace', keys: [KEYS.ControlLeft, KEYS.AltLeft, KEYS.Backspace] },
   { caps: ['Alt', 'Tab'], purpose: 'keys.combo.alt_tab', keys: [KEYS.AltLeft, KEYS.Tab] },
   { caps: ['Alt', 'F4'], purpose: 'keys.combo.alt_f4', keys: [KEYS.AltLeft, functionKey(4)] },

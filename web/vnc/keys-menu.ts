@@ -19,7 +19,7 @@ function keyCaps(caps: string[]): HTMLElement {
 
 /** The "Keys" menu: combinations a browser would keep for itself or that have no key on the device. */
 export function keysMenu(send: (keys: Key[]) => void, onClose: () => void): HTMLElement {
-  const button = toolbarButton({ label: t('toolbar.keys'), icon: 'keyboard', hint: t('toolbar.keys.hint'), menu: true, needsConnection: true });
+  const button = toolbarButton({ label: t('toolbar.keys'), icon: 'command', hint: t('toolbar.keys.hint'), menu: true, needsConnection: true });
   const menu = dropdownMenu(button, 'menu--keys', onClose);
 
   const terminalGrid = el('div', { class: 'fkey-grid', role: 'group', 'aria-label': t('keys.switch_terminal.group') });

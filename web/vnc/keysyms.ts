@@ -14,7 +14,31 @@ export const KEYS = {
   Enter: { keysym: 0xff0d, code: 'Enter' },
   Escape: { keysym: 0xff1b, code: 'Escape' },
   PrintScreen: { keysym: 0xff61, code: 'PrintScreen' },
+  SuperLeft: { keysym: 0xffeb, code: 'MetaLeft' },
+  ArrowLeft: { keysym: 0xff51, code: 'ArrowLeft' },
+  ArrowUp: { keysym: 0xff52, code: 'ArrowUp' },
+  ArrowRight: { keysym: 0xff53, code: 'ArrowRight' },
+  ArrowDown: { keysym: 0xff54, code: 'ArrowDown' },
+  Home: { keysym: 0xff50, code: 'Home' },
+  End: { keysym: 0xff57, code: 'End' },
+  PageUp: { keysym: 0xff55, code: 'PageUp' },
+  PageDown: { keysym: 0xff56, code: 'PageDown' },
+  Insert: { keysym: 0xff63, code: 'Insert' },
 } satisfies Record<string, Key>;
+
+/** Shift, Control, Meta, Alt, Super, Hyper (left and right), Caps and Num Lock, AltGr: never a key of their own. */
+export function isModifierKeysym(keysym: number): boolean {
+  return (keysym >= 0xffe1 && keysym <= 0xffee) || keysym === 0xff7f || keysym === 0xfe03;
+}
+
+const NAMED_KEYS = ['Enter', 'Backspace', 'Tab', 'Escape', 'Delete', 'Insert', 'Home', 'End', 'PageUp', 'PageDown', 'ArrowLeft', 'ArrowUp', 'ArrowRight', 'ArrowDown'] as const;
+
+/** A named key of KeyboardEvent.key (Enter, ArrowUp, F5, ...): one key, not text. */
+export function namedKey(name: string): Key | undefined {
+  if ((NAMED_KEYS as readonly string[]).includes(name)) return KEYS[name as (typeof NAMED_KEYS)[number]];
+  const fn = /^F([1-9]|1[0-2])$/.exec(name);
+  return fn ? functionKey(Number(fn[1])) : undefined;
+}
 
 export function functionKey(n: number): Key {
   return { keysym: 0xffbe + n - 1, code: `F${n}` };

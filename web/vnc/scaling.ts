@@ -14,13 +14,20 @@ interface Scalable {
   scaleViewport: boolean;
   resizeSession: boolean;
   clipViewport: boolean;
+  dragViewport: boolean;
 }
+
+/** A finger, not a mouse: noVNC takes its touches as gestures, so the page cannot scroll under it. */
+const touchFirst = (): boolean => matchMedia('(pointer: coarse)').matches;
 
 export function applyScaling(rfb: Scalable, mode: ScalingMode): void {
   rfb.scaleViewport = mode === 'scale';
   rfb.resizeSession = mode === 'remote';
-  // Unclipped, a screen larger than the window scrolls (noVNC's container has overflow: auto).
-  rfb.clipViewport = false;
+  // A screen larger than the window: with a mouse the container scrolls (noVNC's has overflow:
+  // auto); with a finger noVNC clips it and a one-finger drag pans it (long-press still right-clicks).
+  const pan = mode === 'none' && touchFirst();
+  rfb.clipViewport = pan;
+  rfb.dragViewport = pan;
 }
 
 /** The customer's last choice; storage may be blocked (e.g. third-party frames), so it is best effort. */

@@ -4,6 +4,14 @@ export interface KeySender {
   sendKey(keysym: number, code: string | null, down?: boolean): void;
 }
 
+/** One character's key, with Shift held around it where the US layout needs it. */
+export function pressStroke(target: KeySender, stroke: Keystroke): void {
+  if (stroke.shift) target.sendKey(KEYS.ShiftLeft.keysym, KEYS.ShiftLeft.code, true);
+  target.sendKey(stroke.key.keysym, stroke.key.code, true);
+  target.sendKey(stroke.key.keysym, stroke.key.code, false);
+  if (stroke.shift) target.sendKey(KEYS.ShiftLeft.keysym, KEYS.ShiftLeft.code, false);
+}
+
 /**
  * Pause between characters: guests read the keyboard at their own pace (a BIOS or a busy boot
  * drops keys that arrive in a burst), so long text is fed steadily rather than all at once.
@@ -39,10 +47,7 @@ export function typeKeystrokes(
       settle(true);
       return;
     }
-    if (stroke.shift) target.sendKey(KEYS.ShiftLeft.keysym, KEYS.ShiftLeft.code, true);
-    target.sendKey(stroke.key.keysym, stroke.key.code, true);
-    target.sendKey(stroke.key.keysym, stroke.key.code, false);
-    if (stroke.shift) target.sendKey(KEYS.ShiftLeft.keysym, KEYS.ShiftLeft.code, false);
+    pressStroke(target, stroke);
     index++;
     onProgress(index, strokes.length);
     timer = setTimeout(step, KEYSTROKE_INTERVAL_MS);
