@@ -294,17 +294,19 @@ describe('replicas behind nginx in a real browser', () => {
     const refusal = await poll(() => sockets(third), (s) => s[0]?.closed !== null && s[0] !== undefined, "the third tab's websocket closed", 15_000);
     assert.deepEqual(refusal[0], { url: refusal[0]!.url, opened: true, closed: { code: 4001, reason: 'too many viewers' } });
     assert.notEqual(await pageState(third), 'connected');
-    // What the page shows: it treats the refusal as a lost connection and tries again later.
-    await third.getByText('Connection lost. Reconnecting…').waitFor({ timeout: 5_000 });
+    // What the page shows: the refusal's own words, as a final state: no reconnect attempt.
+    await third.getByText('This console is open in too many windows').waitFor({ timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.equal((await sockets(third)).length, 1, 'the refused tab did not try again');
     assert.equal((await entry(sessionId, (e) => e !== undefined, 'the session'))!.viewers, 2, 'the refused tab was never counted');
     // The two that got in keep working.
     await typeAndSee(first.page, 'tab one still');
     await typeAndSee(second!, 'tab two still');
     await third.close();
 
-    // Once the first tab is closed a new tab gets in, retrying as the page does if it came
-    // before the first tab's leave was recorded.
+    // Once the first tab is closed, and its leave recorded, a new tab gets in.
     await first.page.close();
+    await entry(sessionId, (e) => e?.viewers === 1, "the first tab's leave");
     const fourth = await openConsole(context, consolePage, 'tab four');
     assert.equal((await entry(sessionId, (e) => e?.viewers === 2, 'two viewers again'))!.viewers, 2);
     await fourth.page.close();
