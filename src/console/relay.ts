@@ -36,8 +36,6 @@ const FULL_RECORD = 16 * 1024;
 const FULL_RECORD_HEADER = binaryFrameHeader(FULL_RECORD);
 /** The most gathered for one write toward the browser (also what a paused relay may hold beyond its limit). */
 const MAX_GATHERED = 64 * 1024;
-/** Bytes toward the browser are counted (onBytes: metrics, activity) at least this often in a burst. */
-const COUNT_EVERY = 256 * 1024;
 /**
  * The upstream is paused once this much waits in the browser socket's own queue (or the
  * high-water mark, if lower): the kernel's send buffer behind it keeps the connection busy, and
@@ -150,9 +148,11 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
   const wsDataListeners = upstreamSocket.listeners('data') as ((chunk: Buffer) => void)[];
   const reads = upstreamReadsOf(upstreamSocket);
   let gathered: Buffer[] = [];
+  /** Payload bytes gathered, and the bytes of the frames that carry them. */
   let gatheredBytes = 0;
+  let gatheredFrameBytes = 0;
   let flushLater: NodeJS.Immediate | undefined;
-  /** Bytes handed to the browser socket in place (reads path): with its queue, which writes ended. */
+  /** Bytes handed to the browser socket: with its queue, which writes ended. */
   let written = 0;
   let paused = false;
   let stopped = false;
@@ -179,6 +179,8 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
       const frames = gathered;
       gathered = [];
       gatheredBytes = 0;
+      written += gatheredFrameBytes;
+      gatheredFrameBytes = 0;
       // After ws sent its Close, no data frame may follow.
       if (browser.readyState === WebSocket.OPEN) {
         browserSocket.cork();
@@ -189,21 +191,23 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     counts.report();
     pauseIfFull();
   };
-  const gather = (payload: Buffer) => {
-    gathered.push(payload.length === FULL_RECORD ? FULL_RECORD_HEADER : binaryFrameHeader(payload.length), payload);
+  const gatherPair = (payload: Buffer) => {
+    const header = payload.length === FULL_RECORD ? FULL_RECORD_HEADER : binaryFrameHeader(payload.length);
+    gathered.push(header, payload);
     gatheredBytes += payload.length;
+    gatheredFrameBytes += header.length + payload.length;
     counts.add(payload.length, 0);
   };
-  const sendInPlace = (payload: Buffer) => {
-    counts.add(payload.length, 0);
-    if (browser.readyState !== WebSocket.OPEN) return;
+  const gatherInPlace = (payload: Buffer) => {
     const header = frameHeaderLength(payload.length);
     const frame = Buffer.from(payload.buffer, payload.byteOffset - header, payload.length + header);
     writeBinaryFrameHeader(frame, 0, payload.length);
-    browserSocket.write(frame);
-    written += frame.length;
+    gathered.push(frame);
+    gatheredBytes += payload.length;
+    gatheredFrameBytes += frame.length;
+    counts.add(payload.length, 0);
   };
-  const onPayload = reads ? sendInPlace : gather;
+  const onPayload = reads ? gatherInPlace : gatherPair;
   const reader = new ServerFrameReader({
     data(payload) {
       onFirstData?.();
@@ -225,26 +229,26 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     }
     return !stopped;
   };
+  /** A short record ends a burst: what was gathered goes out at once, or else at the end of this turn. */
+  const flushAfter = (chunk: Buffer) => {
+    if (chunk.length < FULL_RECORD || gatheredBytes >= MAX_GATHERED) flush();
+    else flushLater ??= setImmediate(flush);
+  };
   for (const listener of wsDataListeners) upstreamSocket.off('data', listener);
   if (reads) {
     // Bytes written whose writes ended: what the queue holds was written last (ws's own frames in
     // it only make this count later, never early).
     const ended = () => written - browserSocket.writableLength;
     reads.take((chunk) => {
-      if (read(chunk)) {
-        // Counted per burst, not per record: a short record ends one.
-        if (chunk.length < FULL_RECORD || counts.toBrowser >= COUNT_EVERY) counts.report();
-        pauseIfFull();
-      }
-      if (browserSocket.writableLength > 0) reads.bufferKept(written);
-      // Pausing is pauseIfFull()'s: a false here would stop reads without a resume to follow.
+      if (read(chunk)) flushAfter(chunk);
+      // Frames gathered or queued may be views of this buffer: it is free once they are written.
+      if (gathered.length > 0 || browserSocket.writableLength > 0) reads.bufferKept(written + gatheredFrameBytes);
+      // Pausing is flush()'s: a false here would stop reads without a resume to follow.
       return true;
     }, ended);
   } else {
     upstreamSocket.on('data', (chunk: Buffer) => {
-      if (!read(chunk)) return;
-      if (chunk.length < FULL_RECORD || gatheredBytes >= MAX_GATHERED) flush();
-      else flushLater ??= setImmediate(flush);
+      if (read(chunk)) flushAfter(chunk);
     });
   }
   return {

@@ -8,7 +8,7 @@ const LARGE = 16 * 1024;
 /** What an idle or interactive console keeps between reads (pooled by Buffer.allocUnsafe). */
 const SMALL = 2 * 1024;
 /** Full buffers still held by writes, kept for reuse once those end: a slow browser's queue is short. */
-const MAX_HELD = 8;
+const MAX_HELD = 16;
 /**
  * Full buffers free for any console's next burst. Shared, so that a console that went quiet
  * holds only a small buffer, and a burst starts without an allocation.
