@@ -42,6 +42,8 @@ const guest = z.object({
   template: z.boolean().default(false),
   /** QEMU only: the serial ports configured as sockets (what termproxy can attach to); default ["serial0"]. */
   serialPorts: z.array(serialPort).optional(),
+  /** QEMU only: serial ports passed through to a host device (`serial1: /dev/ttyS0`), which `qm terminal` refuses. */
+  serialDevices: z.partialRecord(serialPort, z.string().regex(/^\/dev\/.+$/, 'a host device such as /dev/ttyS0')).optional(),
   /** QEMU only: `vga`; a serial display makes vncproxy serve a vncterm on that port. Default `std`. */
   display: z.enum(['std', ...SERIAL_PORTS]).optional(),
 });
@@ -100,11 +102,16 @@ export const inventorySchema = z
       vmids.add(g.vmid);
       if (!inv.nodes.includes(g.node)) ctx.addIssue({ code: 'custom', path: ['guests', i, 'node'], message: `unknown node ${g.node}` });
       if (g.type === 'lxc') {
-        for (const field of ['serialPorts', 'display'] as const) {
+        for (const field of ['serialPorts', 'serialDevices', 'display'] as const) {
           if (g[field] !== undefined) ctx.addIssue({ code: 'custom', path: ['guests', i, field], message: 'only QEMU guests have this' });
         }
-      } else if (g.display !== undefined && g.display !== 'std' && !serialPortsOf(g).includes(g.display)) {
-        ctx.addIssue({ code: 'custom', path: ['guests', i, 'display'], message: `${g.display} is not among the serial ports` });
+      } else {
+        if (g.display !== undefined && g.display !== 'std' && !serialPortsOf(g).includes(g.display)) {
+          ctx.addIssue({ code: 'custom', path: ['guests', i, 'display'], message: `${g.display} is not among the serial ports` });
+        }
+        for (const port of Object.keys(g.serialDevices ?? {})) {
+          if (serialPortsOf(g).includes(port)) ctx.addIssue({ code: 'custom', path: ['guests', i, 'serialDevices', port], message: `${port} is already a socket` });
+        }
       }
     });
   });
@@ -118,6 +125,12 @@ export type AclEntry = InventoryUser['acl'][number];
 /** The serial ports a guest has configured as sockets: QEMU guests have serial0 unless told otherwise. */
 export function serialPortsOf(guest: Pick<InventoryGuest, 'type' | 'serialPorts'>): readonly string[] {
   return guest.serialPorts ?? (guest.type === 'qemu' ? ['serial0'] : []);
+}
+
+/** What a QEMU guest's config holds for a serial port: `socket`, a host device, or nothing. */
+export function serialConfig(guest: Pick<InventoryGuest, 'type' | 'serialPorts' | 'serialDevices'>, port: string): string | undefined {
+  if (serialPortsOf(guest).includes(port)) return 'socket';
+  return guest.serialDevices?.[port as (typeof SERIAL_PORTS)[number]];
 }
 
 /** The inventory the simulator starts with unless given another. */

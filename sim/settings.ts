@@ -15,9 +15,9 @@ export interface Durations {
   ticketSkewMs: number;
   /** The guest's VNC password expires this long after vncproxy set it. */
   passwordExpiryMs: number;
-  /** A console relay with no byte in either direction for this long is cut. */
+  /** A QEMU VNC console (`qm vncproxy`) with no byte in either direction for this long is cut; vncterm and termproxy have no such cut. */
   relayIdleMs: number;
-  /** A wrong login is answered only after this delay. */
+  /** Every 401 (wrong password, bad ticket, token or CSRF token, bad vncticket, refused terminal login) is answered only after this delay. */
   loginFailureDelayMs: number;
   /** A vncwebsocket whose listener is gone gets no answer; its socket is closed after this long. */
   hungSocketCloseMs: number;

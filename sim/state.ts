@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GuestWatch } from './guest-watch.js';
 import type { TicketAuthority, TicketWindow } from './auth/tickets.js';
 import type { ConsoleBackend } from './consoles/index.js';
@@ -42,4 +43,14 @@ export function vncWindow(state: SimState): TicketWindow {
 export function adoptSocket(state: SimState, socket: Duplex): void {
   state.takenSockets.add(socket);
   socket.once('close', () => state.takenSockets.delete(socket));
+}
+
+/**
+ * pve-http-server's AnyEvent.pm "always delay unauthorized calls by 3 seconds": every 401, be it
+ * from the authentication step or from a handler (a wrong password, a bad vncticket), leaves no
+ * sooner than `loginFailureDelayMs` after its request arrived.
+ */
+export async function delayUnauthorized(state: SimState, arrivedMs: number): Promise<void> {
+  const left = state.durations.loginFailureDelayMs - (Date.now() - arrivedMs);
+  if (left > 0) await sleep(left);
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authenticate, apiTokenFrom, checkCsrf } from '../auth/credentials.js';
 import { hasPrivilege, type Identity } from '../auth/permissions.js';
-import { loginWindow, type SimState } from '../state.js';
+import { delayUnauthorized, loginWindow, type SimState } from '../state.js';
 import { ApiError, permissionDenied, unknownNode } from './errors.js';
 import { reasonOf, type Answer, type Exchange } from './exchange.js';
 import { verifyParams } from './params.js';
@@ -79,6 +79,7 @@ export function errorAnswer(state: SimState, err: unknown): Answer {
 
 /** Runs one request to its answer, or to TAKEN_OVER when a route kept the connection. */
 export async function dispatch(state: SimState, routes: Route[], exchange: Exchange, rawParams: () => Promise<Record<string, string>>): Promise<Answer | typeof TAKEN_OVER> {
+  const arrived = Date.now();
   if (state.faults.delayMs > 0) await sleep(state.faults.delayMs);
   await state.guestWatch.sync();
   try {
@@ -86,6 +87,8 @@ export async function dispatch(state: SimState, routes: Route[], exchange: Excha
     if (data === TAKEN_OVER) return TAKEN_OVER;
     return { status: 200, reason: 'OK', body: JSON.stringify({ data: data ?? null }) };
   } catch (err) {
-    return errorAnswer(state, err);
+    const answer = errorAnswer(state, err);
+    if (answer.status === 401) await delayUnauthorized(state, arrived);
+    return answer;
   }
 }

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { allPermissions, capabilities, findUser, hasPrivilege, privilegesOn, type Identity } from '../auth/permissions.js';
-import { authFailure } from '../http/errors.js';
+import { handlerAuthFailure } from '../http/errors.js';
 import type { Route, RouteCall } from '../http/route.js';
 import type { InventoryUser } from '../inventory.js';
 import { loginWindow, type SimState } from '../state.js';
@@ -34,14 +33,12 @@ const login: Route = {
     'new-format': { type: 'boolean', optional: true },
     'tfa-challenge': { type: 'string', optional: true },
   },
-  async handle({ state, params }) {
+  handle({ state, params }) {
     const userid = fullUserid(params);
     const user = checkCredentials(state, userid, String(params.password));
-    if (!user) {
-      // Proxmox slows down password guessing the same way.
-      await sleep(state.durations.loginFailureDelayMs);
-      throw authFailure('authentication failure');
-    }
+    // AccessControl.pm: die PVE::Exception->new("authentication failure\n", code => 401), a
+    // handler error, so JSON-formatted; dispatch delays it as it delays every 401.
+    if (!user) throw handlerAuthFailure('authentication failure\n');
     state.counters.logins++;
     const identity: Identity = { user, token: null };
     const ticket = state.authority.loginTicket(user.userid);
@@ -69,8 +66,9 @@ const permissions: Route = {
     const self = identity!;
     if (params.path === undefined) return allPermissions(self);
     const path = String(params.path);
-    const privs = privilegesOn(self, path);
-    return Object.keys(privs).length === 0 ? {} : { [path]: privs };
+    // AccessControl.pm: `$res = { $path => $perms } if $perms`, and RPCEnvironment's permissions()
+    // returns a hash even when empty (true in Perl), so a path without privileges is `{path: {}}`.
+    return { [path]: privilegesOn(self, path) };
   },
 };
 

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { identityName } from '../auth/permissions.js';
 import type { GuestInfo } from '../consoles/index.js';
-import { authFailure } from '../http/errors.js';
+import { handlerAuthFailure } from '../http/errors.js';
 import { nodeParam, vmidParam } from '../http/params.js';
 import { TAKEN_OVER, vmPath, type Route, type RouteCall } from '../http/route.js';
 import type { InventoryGuest } from '../inventory.js';
@@ -32,13 +32,16 @@ export function upid(node: string, type: string, vmid: number, user: string): st
 
 export const consolePermission = (p: Record<string, string>) => ({ path: vmPath(p), privilege: 'VM.Console' });
 
-/** vncterm's default display: 80x25 cells of 8x16 pixels. */
-const VNCTERM_DEFAULT_SIZE = { width: 640, height: 400 };
+/** vncterm.c: `uint16_t screen_width = 744; uint16_t screen_height = 400;` (93x25 cells of 8x16 pixels). */
+const VNCTERM_DEFAULT_SIZE = { width: 744, height: 400 };
 
 /** QEMU's VNC listener: one connection, relayed to the guest's display while it runs. */
 function qemuVncService(state: SimState, guest: InventoryGuest, websocket: boolean): PortService {
   return {
     reusable: false,
+    // `qm vncproxy` (qemu-server's qm.pm run_vnc_proxy) relays with `my $timeout = 60 * 15` on its
+    // select loop and exits when nothing moved for that long; vncterm and termproxy have no such cut.
+    idleCutMs: state.durations.relayIdleMs,
     // A stopped guest, or a TLS-only listener, still accepts the connection, then has nothing to say.
     connect: async () => (guest.status === 'running' && websocket ? state.backend.openVnc(guestInfo(guest)) : null),
     close: async () => undefined,
@@ -147,6 +150,12 @@ function lxcVncproxy(): Route {
   };
 }
 
+/**
+ * The relay wants an idle limit; a service without one gets the longest a Node timer can wait
+ * (about 24.8 days), which no test or session reaches.
+ */
+const NO_IDLE_CUT_MS = 2 ** 31 - 1;
+
 /** pveproxy answers nothing when it cannot reach the listener; the client is left hanging. */
 function leaveUnanswered(state: SimState, socket: Duplex): void {
   const timer = setTimeout(() => socket.destroy(), state.durations.hungSocketCloseMs);
@@ -169,7 +178,7 @@ async function connectListener(state: SimState, listener: ConsoleListener, socke
   socket.write(accept);
   state.openWebsockets++;
   relayWebsocket(socket, head, upstream, {
-    idleMs: state.durations.relayIdleMs,
+    idleMs: service.idleCutMs ?? NO_IDLE_CUT_MS,
     dropAfterBytes: state.faults.dropWebsocketAfterBytes,
     onClose: () => {
       state.openWebsockets--;
@@ -192,7 +201,8 @@ function vncwebsocket(type: GuestType): Route {
       const port = Number(params.port);
       const bindPort = state.release === 'current' ? port : null;
       if (!state.authority.verifyVncTicket(String(params.vncticket), identityName(call.identity!), `/vms/${guest.vmid}`, bindPort, vncWindow(state))) {
-        throw authFailure('permission denied - invalid PVEVNC ticket');
+        // PVE::Ticket::verify_rsa_ticket raises this with code 401 inside the handler: a JSON body.
+        throw handlerAuthFailure('permission denied - invalid PVEVNC ticket\n');
       }
       if (!exchange.upgrade || !wantsWebsocket(exchange.headers)) return { port: String(port) };
       const accept = websocketAcceptResponse(exchange.headers);

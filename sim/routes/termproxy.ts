@@ -1,18 +1,27 @@
 import { identityName } from '../auth/permissions.js';
 import { nodeParam, vmidParam, type ParamSpec } from '../http/params.js';
 import type { Route, RouteCall } from '../http/route.js';
-import { SERIAL_PORTS, serialPortsOf, type InventoryGuest } from '../inventory.js';
+import { SERIAL_PORTS, serialConfig, serialPortsOf, type InventoryGuest } from '../inventory.js';
 import { vncWindow, type SimState } from '../state.js';
 import type { PortService } from '../vnc/listeners.js';
 import { consoleBanner, consolePermission, portValue, upid } from './console.js';
 import { routeGuest, type GuestType } from './guests.js';
 
 /**
- * What the console command behind termproxy dies of at once, checked after the login as `qm terminal`
- * checks it (serial port first, then whether the VM runs); undefined when it runs.
+ * What the console command behind termproxy dies of at once, checked after the login in the order
+ * of qemu-server's qm.pm `terminal`: the asked-for port must be configured ("serial interface
+ * '$iface' is not configured") as a socket ("wrong serial type on interface '$iface'"); without
+ * one, some port must be a socket ("unable to find a serial interface"); then "VM $vmid not
+ * running". Undefined when the command runs.
  */
-function commandFailure(guest: InventoryGuest, serialPort: string | undefined): string | undefined {
-  if (guest.type === 'qemu' && serialPort === undefined) return 'unable to find a serial interface';
+function commandFailure(guest: InventoryGuest, requestedSerial: string | undefined): string | undefined {
+  if (guest.type === 'qemu' && requestedSerial !== undefined) {
+    const config = serialConfig(guest, requestedSerial);
+    if (config === undefined) return `serial interface '${requestedSerial}' is not configured`;
+    if (config !== 'socket') return `wrong serial type on interface '${requestedSerial}'`;
+  } else if (guest.type === 'qemu' && serialPortsOf(guest).length === 0) {
+    return 'unable to find a serial interface';
+  }
   if (guest.status !== 'running') return `${guest.type === 'qemu' ? 'VM' : 'CT'} ${guest.vmid} not running`;
   return undefined;
 }
@@ -34,7 +43,8 @@ async function openTermproxy(call: RouteCall, guest: InventoryGuest, requestedSe
       hostname: guest.name,
       loginWaitMs: state.durations.termLoginWaitMs,
       checkLogin: (loginUser, loginTicket) => loginAllowed(state, loginUser) && state.authority.verifyVncTicket(loginTicket, loginUser, authPath, bindPort, vncWindow(state)),
-      commandFailure: () => commandFailure(guest, serialPort),
+      refusalDelayMs: state.durations.loginFailureDelayMs,
+      commandFailure: () => commandFailure(guest, requestedSerial),
       banner: consoleBanner(guest, serialPort),
       onExit: exited,
     });

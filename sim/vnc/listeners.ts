@@ -9,6 +9,8 @@ const LAST_PORT = 5999;
 export interface PortService {
   /** Whether the port keeps accepting connections after the first (vncterm does). */
   readonly reusable: boolean;
+  /** The service ends a connection with no byte either way for this long; undefined: never. */
+  readonly idleCutMs?: number;
   /** A connection to the service; null when it accepts and has nothing to say (stopped guest, TLS-only listener). */
   connect(): Promise<Socket | null>;
   /** The port is given up (its wait ran out, its connection ended, the simulator stops): the service ends. */

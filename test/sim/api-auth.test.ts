@@ -23,14 +23,21 @@ describe('simulator authentication', () => {
     assert.equal(json.json.data.username, 'vncuser@pve');
   });
 
-  it('answers a wrong password with 401 after the failure delay, without a body', async () => {
+  // pve-access-control's API2/AccessControl.pm create_ticket: `die PVE::Exception->new("authentication
+  // failure\n", code => 401)` inside the handler, so pve-http-server's JSON formatter writes the body:
+  // {"data":null}, plus "message" since libpve-http-server-perl 5.2.0 (Formatter/Standard.pm).
+  it('answers a wrong password with a delayed 401 whose JSON body carries the message', async () => {
     const started = Date.now();
     const res = await apiCall(sim, 'POST', '/access/ticket', { form: { username: 'vncuser@pve', password: 'wrong' } });
     assert.equal(res.status, 401);
     assert.ok(Date.now() - started >= 280, 'the failure is delayed');
-    assert.equal(res.text, '');
+    assert.equal(res.reason, 'authentication failure');
+    assert.deepEqual(res.json, { data: null, message: 'authentication failure\n' });
+    assert.match(String(res.headers['content-type']), /^application\/json/);
     assert.equal(res.headers.connection, 'close');
-    assert.equal((await apiCall(sim, 'POST', '/access/ticket', { form: { username: 'nobody@pve', password: 'x' } })).status, 401);
+    const unknown = await apiCall(sim, 'POST', '/access/ticket', { form: { username: 'nobody@pve', password: 'x' } });
+    assert.equal(unknown.status, 401);
+    assert.deepEqual(unknown.json, res.json, 'an unknown user gets the same answer');
   });
 
   it('refuses every login while the refuseLogins fault is on', async () => {
@@ -73,16 +80,27 @@ describe('simulator authentication', () => {
     }
   });
 
-  it('refuses missing or bad credentials with 401, reason in the status line and no body', async () => {
-    const none = await apiCall(sim, 'GET', '/cluster/resources');
+  // pve-http-server's AnyEvent.pm answers a failed auth_handler with HTTP::Response->new(HTTP_UNAUTHORIZED,
+  // $err) (no JSON login formatter exists), after "# always delay unauthorized calls by 3 seconds".
+  it('refuses missing or bad credentials with a delayed 401, reason in the status line and no body', async () => {
+    const timed = async (headers: Record<string, string>) => {
+      const started = Date.now();
+      const res = await apiCall(sim, 'GET', '/cluster/resources', { headers });
+      assert.ok(Date.now() - started >= 280, `the 401 is delayed: ${JSON.stringify(headers)}`);
+      return res;
+    };
+    const none = await timed({});
     assert.equal(none.status, 401);
+    assert.equal(none.reason, 'No ticket');
     assert.equal(none.text, '');
     assert.equal(none.headers.connection, 'close');
-    const badTicket = await apiCall(sim, 'GET', '/cluster/resources', { headers: { Cookie: 'PVEAuthCookie=PVE:vncuser@pve:00000000::abc' } });
+    const badTicket = await timed({ Cookie: 'PVEAuthCookie=PVE:vncuser@pve:00000000::abc' });
     assert.equal(badTicket.status, 401);
     assert.ok(badTicket.reason.length > 0);
-    const badToken = await apiCall(sim, 'GET', '/cluster/resources', { headers: { Authorization: VNCUSER_TOKEN.replace('1111', '9999') } });
+    assert.equal(badTicket.text, '');
+    const badToken = await timed({ Authorization: VNCUSER_TOKEN.replace('1111', '9999') });
     assert.equal(badToken.status, 401);
+    assert.equal(badToken.text, '');
   });
 
   it('lets the cookie win over a token header', async () => {
@@ -123,7 +141,7 @@ describe('simulator authentication', () => {
 
 describe('simulator ticket lifetime', () => {
   it('refuses a ticket once its lifetime is over', async () => {
-    const sim = await startSimulator({ durations: { ticketLifetimeMs: 1000 } });
+    const sim = await startSimulator({ durations: { ticketLifetimeMs: 1000, loginFailureDelayMs: 0 } });
     try {
       const session = await login(sim, 'vncuser@pve', 'vncpass');
       const headers = { Cookie: `PVEAuthCookie=${encodeURIComponent(session.ticket)}` };
@@ -131,6 +149,20 @@ describe('simulator ticket lifetime', () => {
       // Ticket times have one-second resolution: after 2 s the age is over a second.
       await new Promise((r) => setTimeout(r, 2000));
       assert.equal((await apiCall(sim, 'GET', '/cluster/resources', { headers })).status, 401);
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
+describe('simulator authentication on release 7', () => {
+  it('answers a wrong password with {"data":null} only: the message field came with libpve-http-server-perl 5.2.0', async () => {
+    const sim = await startSimulator({ release: '7', durations: { loginFailureDelayMs: 0 } });
+    try {
+      const res = await apiCall(sim, 'POST', '/access/ticket', { form: { username: 'vncuser@pve', password: 'wrong' } });
+      assert.equal(res.status, 401);
+      assert.equal(res.reason, 'authentication failure');
+      assert.deepEqual(res.json, { data: null });
     } finally {
       await sim.stop();
     }

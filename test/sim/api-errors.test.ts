@@ -101,11 +101,14 @@ describe('simulator errors (release current)', () => {
     }
   });
 
-  it('answers /access/permissions with and without a path', async () => {
+  // pve-access-control's API2/AccessControl.pm: `my $perms = $rpcenv->permissions($userid, $path);
+  // if ($perms) { $res = { $path => $perms } }`, and RPCEnvironment's permissions() returns a hash
+  // (an empty one is true in Perl), so a path without privileges still names the path.
+  it('answers /access/permissions with and without a path; a path without privileges maps to {}', async () => {
     const one = await apiCall(sim, 'GET', '/access/permissions?path=/vms/100', { headers: auditor });
     assert.deepEqual(one.json.data, { '/vms/100': { 'VM.Audit': 1 } });
     const nothing = await apiCall(sim, 'GET', '/access/permissions?path=/storage', { headers: auditor });
-    assert.deepEqual(nothing.json.data, {});
+    assert.deepEqual(nothing.json.data, { '/storage': {} });
     const all = await apiCall(sim, 'GET', '/access/permissions', { headers: token });
     assert.deepEqual(all.json.data, { '/vms': { 'VM.Console': 1, 'VM.Audit': 1 } });
   });

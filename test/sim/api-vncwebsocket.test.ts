@@ -13,7 +13,7 @@ function expectAnswer(answer: Awaited<ReturnType<typeof rawRequest>>) {
 describe('vncwebsocket on release current', () => {
   let sim: Simulator;
   before(async () => {
-    sim = await startSimulator({ durations: { listenerWaitMs: 1000, hungSocketCloseMs: 2500 } });
+    sim = await startSimulator({ durations: { listenerWaitMs: 1000, hungSocketCloseMs: 2500, loginFailureDelayMs: 300 } });
   });
   after(() => sim.stop());
 
@@ -24,7 +24,11 @@ describe('vncwebsocket on release current', () => {
     assert.deepEqual(res.json, { data: { port: String(proxy.port) } });
   });
 
-  it('refuses a bad ticket, a ticket for another guest or identity, and another port with 401 and no upgrade', async () => {
+  // pve-common's PVE::Ticket::verify_rsa_ticket raises "permission denied - invalid $prefix ticket"
+  // with code 401 inside the vncwebsocket handler, so pve-http-server's AnyEvent.pm formats it as
+  // JSON ({"data":null} plus, since libpve-http-server-perl 5.2.0, "message") and, as for every
+  // 401 ("always delay unauthorized calls by 3 seconds"), answers late.
+  it('refuses a bad ticket, a ticket for another guest or identity, and another port with a delayed 401, a JSON body and no upgrade', async () => {
     const proxy = await vncproxy(sim, token, 'pve1', 100);
     const other = await vncproxy(sim, token, 'pve2', 300);
     const session = await login(sim, 'vncuser@pve', 'vncpass');
@@ -35,10 +39,14 @@ describe('vncwebsocket on release current', () => {
       [vncwebsocketPath('pve1', 'qemu', 100, Number(proxy.port) + 1, proxy.ticket), token],
     ];
     for (const [path, auth] of cases) {
+      const started = Date.now();
       const answer = expectAnswer(await rawRequest(sim, path, { ...upgradeHeaders(), ...auth }, 3000));
+      assert.ok(Date.now() - started >= 280, `the 401 is delayed: ${path}`);
       assert.equal(answer.status, 401, path);
       assert.equal(answer.reason, 'permission denied - invalid PVEVNC ticket');
       assert.equal(answer.headers.upgrade, undefined);
+      const { bytes } = await readUntilClose(answer.socket, answer.rest, 2000);
+      assert.deepEqual(JSON.parse(bytes.toString()), { data: null, message: 'permission denied - invalid PVEVNC ticket\n' });
       answer.socket.destroy();
     }
   });

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { ByteCollector, clientFrame, parseServerFrames, rawConsole, VNCUSER_TOKEN } from './api-client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TermClient, termWebsocketPath } from '../helpers/term-client.js';
+import { apiCall, ByteCollector, clientFrame, parseServerFrames, rawConsole, rawRequest, upgradeHeaders, VNCUSER_TOKEN, vncwebsocketPath } from './api-client.js';
 
 const token = { Authorization: VNCUSER_TOKEN };
 const VERSION = Buffer.from('RFB 003.008\n', 'latin1');
@@ -109,6 +111,37 @@ describe('vncwebsocket idle cut', () => {
       assert.ok(Date.now() - started >= 600);
       assert.ok(parseServerFrames(collector.bytes).some((f) => f.opcode === 10), 'pings were answered meanwhile');
     } finally {
+      await sim.stop();
+    }
+  });
+
+  // qemu-server's qm.pm run_vnc_proxy, the relay behind a QEMU VNC console: `my $timeout = 60 * 15;`
+  // on its select loop, exiting when nothing was readable for that long. vncterm (containers,
+  // serial displays) and termproxy relay with pveproxy alone, which has no such limit.
+  it('cuts only the QEMU VNC console: a container vncterm and a termproxy terminal outlive the idle time', async () => {
+    const idleMs = 600;
+    const sim = await startSimulator({ durations: { relayIdleMs: idleMs } });
+    const terminals: TermClient[] = [];
+    try {
+      const qemu = await openConsole(sim);
+      const proxy = (await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/vncproxy', { headers: token, form: { websocket: '1' } })).json.data;
+      const vncterm = await rawRequest(sim, vncwebsocketPath('pve1', 'lxc', 200, proxy.port, proxy.ticket), { ...upgradeHeaders(), ...token }, 3000);
+      assert.ok(vncterm.kind === 'answer' && vncterm.status === 101, 'vncterm upgraded');
+      const vnctermBytes = new ByteCollector(vncterm.socket, vncterm.rest);
+      const term = await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/termproxy', { headers: token });
+      assert.equal(term.status, 200);
+      const terminal = await TermClient.open(sim, termWebsocketPath('pve1', 'lxc', 200, term.json.data.port, term.json.data.ticket), token);
+      terminals.push(terminal);
+      terminal.login(term.json.data.user, term.json.data.ticket);
+      assert.ok(await terminal.waitFor('# '), 'terminal logged in');
+
+      assert.ok(await qemu.collector.until(() => qemu.collector.closed, idleMs * 4), 'the QEMU console is cut');
+      await sleep(idleMs);
+      assert.equal(vnctermBytes.closed, false, 'vncterm has no idle cut');
+      assert.equal(terminal.closed, false, 'termproxy has no idle cut');
+      vncterm.socket.destroy();
+    } finally {
+      for (const t of terminals) t.close();
       await sim.stop();
     }
   });

@@ -10,6 +10,7 @@ import { apiCall, forgeSignature, login, rawRequest, sessionHeaders, upgradeHead
 const token = { Authorization: VNCUSER_TOKEN };
 const LOGIN_WAIT_MS = 800;
 const LISTENER_WAIT_MS = 1500;
+const REFUSAL_DELAY_MS = 300;
 
 interface TermproxyAnswer {
   user: string;
@@ -44,7 +45,7 @@ describe('termproxy on release current', { timeout: 60_000 }, () => {
   const clients: TermClient[] = [];
   const track = (c: TermClient) => (clients.push(c), c);
   before(async () => {
-    sim = await startSimulator({ durations: { listenerWaitMs: LISTENER_WAIT_MS, termLoginWaitMs: LOGIN_WAIT_MS, hungSocketCloseMs: 2000 } });
+    sim = await startSimulator({ durations: { listenerWaitMs: LISTENER_WAIT_MS, termLoginWaitMs: LOGIN_WAIT_MS, hungSocketCloseMs: 2000, loginFailureDelayMs: REFUSAL_DELAY_MS } });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -162,19 +163,27 @@ describe('termproxy on release current', { timeout: 60_000 }, () => {
     assert.ok(client.output.startsWith('OK'));
   });
 
-  it('closes without OK for a wrong ticket, another user, or a ticket of another termproxy', async () => {
+  // pve-xtermjs termproxy checks the login line by POSTing it to the API (access/ticket, or
+  // access/vncticket on current releases), which refuses with a 401 that pve-http-server's
+  // AnyEvent.pm delays ("always delay unauthorized calls by 3 seconds"); termproxy then exits.
+  // A line without `:` fails termproxy's own parsing ("authentication data is invalid") at once.
+  it('closes without OK, after the 401 delay, for a wrong ticket, another user, or a ticket of another termproxy', async () => {
     const other = await termproxy(sim, token, 'pve1', 'lxc', 200);
-    const cases: ((a: TermproxyAnswer) => string)[] = [
-      (a) => `${a.user}:${forgeSignature(a.ticket)}\n`,
-      (a) => `vncuser@pve:${a.ticket}\n`,
-      () => `${other.user}:${other.ticket}\n`,
-      () => 'no colon here\n',
+    const cases: [(a: TermproxyAnswer) => string, boolean][] = [
+      [(a) => `${a.user}:${forgeSignature(a.ticket)}\n`, true],
+      [(a) => `vncuser@pve:${a.ticket}\n`, true],
+      [() => `${other.user}:${other.ticket}\n`, true],
+      [() => 'no colon here\n', false],
     ];
-    for (const loginLine of cases) {
+    for (const [loginLine, askedTheApi] of cases) {
       const { client, answer } = await openTerminal(sim, token, 'lxc', 200);
       track(client);
+      const started = Date.now();
       client.send(loginLine(answer));
       assert.ok(await client.waitClosed(3000), loginLine(answer));
+      const took = Date.now() - started;
+      if (askedTheApi) assert.ok(took >= REFUSAL_DELAY_MS - 20, `refused after ${took} ms: ${loginLine(answer)}`);
+      else assert.ok(took < REFUSAL_DELAY_MS, `a malformed line is refused at once, not after ${took} ms`);
       assert.equal(client.output, '', 'no OK, no output');
     }
   });
@@ -197,13 +206,26 @@ describe('termproxy on release current', { timeout: 60_000 }, () => {
     assert.equal(client.output, 'OKVM 101 not running\r\n');
   });
 
-  it('a serial port that is not configured: OK, then "unable to find a serial interface", then closed', async () => {
-    const { client, answer } = await openTerminal(sim, token, 'qemu', 100, { serial: 'serial2' });
-    track(client);
-    client.login(answer.user, answer.ticket);
-    assert.ok(await client.waitClosed(3000));
-    assert.equal(client.output, 'OKunable to find a serial interface\r\n');
+  // qemu-server's qm.pm `terminal`, run by termproxy after `OK`: with an interface asked for,
+  //   die "serial interface '$iface' is not configured\n" if !$conf->{$iface};
+  //   die "wrong serial type on interface '$iface'\n" if $conf->{$iface} ne 'socket';
+  // and without one, die "unable to find a serial interface\n" if no serialN is a socket.
+  it('serial ports qm terminal refuses: OK, then its message, then closed', async () => {
+    const terminalOutput = async (vmid: number, form: Record<string, string>, node = 'pve1') => {
+      const { client, answer } = await openTerminal(sim, token, 'qemu', vmid, form, node);
+      track(client);
+      client.login(answer.user, answer.ticket);
+      assert.ok(await client.waitClosed(3000));
+      return client.output;
+    };
+    assert.equal(await terminalOutput(100, { serial: 'serial2' }), "OKserial interface 'serial2' is not configured\r\n");
     const vm = sim.inventory.guests.find((g) => g.vmid === 300)!;
+    vm.serialDevices = { serial3: '/dev/ttyS0' };
+    try {
+      assert.equal(await terminalOutput(300, { serial: 'serial3' }, 'pve2'), "OKwrong serial type on interface 'serial3'\r\n");
+    } finally {
+      delete vm.serialDevices;
+    }
     vm.serialPorts = ['serial1'];
     try {
       const { client: second, answer: a2 } = await openTerminal(sim, token, 'qemu', 300, {}, 'pve2');
@@ -269,7 +291,7 @@ describe('termproxy on release current', { timeout: 60_000 }, () => {
 describe('termproxy on release 7', { timeout: 30_000 }, () => {
   let sim: Simulator;
   before(async () => {
-    sim = await startSimulator({ release: '7', durations: { listenerWaitMs: LISTENER_WAIT_MS, termLoginWaitMs: LOGIN_WAIT_MS } });
+    sim = await startSimulator({ release: '7', durations: { listenerWaitMs: LISTENER_WAIT_MS, termLoginWaitMs: LOGIN_WAIT_MS, loginFailureDelayMs: REFUSAL_DELAY_MS } });
   });
   after(() => sim.stop());
 
@@ -277,8 +299,10 @@ describe('termproxy on release 7', { timeout: 30_000 }, () => {
     const { client, answer } = await openTerminal(sim, token, 'lxc', 200);
     assert.equal(typeof answer.port, 'string', 'PVE 7 sends the port as a string');
     assert.equal(answer.user, 'vncuser@pve!console');
+    const started = Date.now();
     client.login(answer.user, answer.ticket);
     assert.ok(await client.waitClosed(3000));
+    assert.ok(Date.now() - started >= REFUSAL_DELAY_MS - 20, 'refused by the API, after its 401 delay');
     assert.equal(client.output, '');
   });
 

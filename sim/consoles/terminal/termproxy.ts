@@ -20,6 +20,11 @@ export interface TermproxyOptions {
   log: TerminalLog;
   /** Whether the login line's user and ticket may use this console; false closes without `OK`. */
   checkLogin(user: string, ticket: string): boolean;
+  /**
+   * A refused login is closed only this long after the login line: termproxy asks the API
+   * (POST access/ticket or access/vncticket), whose 401 pve-http-server delays like every 401.
+   */
+  refusalDelayMs: number;
   /** Asked after `OK`: the error the console command fails with at once, if any (printed, then closed). */
   commandFailure(): string | undefined;
   /** Printed before the first prompt. */
@@ -85,7 +90,7 @@ export class Termproxy {
 
   private loggedIn(socket: Socket, user: string, ticket: string, rest: Buffer): void {
     if (!this.opts.checkLogin(user, ticket)) {
-      void this.close();
+      setTimeout(() => void this.close(), this.opts.refusalDelayMs).unref();
       return;
     }
     const failure = this.opts.commandFailure();
