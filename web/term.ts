@@ -15,7 +15,7 @@ import { StickyModifiers } from './shared/sticky.js';
 import { readConsoleOptions } from './shared/options.js';
 import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
 import { terminalClipboard } from './term/clipboard.js';
-import { adoptInlineStyles } from './term/csp-styles.js';
+import { allowScriptStyles } from './term/csp-styles.js';
 import { barSequence, withModifiers } from './term/keys.js';
 import { binaryInput, resizeMessage, textInput } from './term/protocol.js';
 import { TERMINAL_FONT, TERMINAL_THEME } from './term/theme.js';
@@ -27,7 +27,7 @@ const endpoints = sessionEndpoints(options.sessionId);
 const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.terminal', { title }) });
 chrome.screen.classList.add('term-screen');
 
-adoptInlineStyles(chrome.screen);
+allowScriptStyles(options.styleNonce);
 const term = new Terminal({
   cursorBlink: !options.viewOnly,
   disableStdin: options.viewOnly,

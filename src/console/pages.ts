@@ -20,6 +20,8 @@ export interface ConsolePageOptions extends PageContext {
   title: string;
   consoleKind: 'novnc' | 'xterm';
   viewOnly: boolean;
+  /** This answer's CSP style nonce, for the <style> elements the terminal creates (styleNonce()). */
+  styleNonce?: string;
 }
 
 /** What the browser bundle reads from the `#console-options` block. */
@@ -31,6 +33,7 @@ export interface ConsolePageData {
   lang: string;
   /** The whole catalog of the page's language: the bundle carries none. */
   strings: Catalog;
+  styleNonce?: string;
 }
 
 const DEFAULT_CONTEXT: PageContext = { assetBase: '/assets/', lang: DEFAULT_LANGUAGE };
@@ -87,6 +90,7 @@ export function renderConsolePage(opts: ConsolePageOptions): string {
     viewOnly: opts.viewOnly,
     lang: opts.lang,
     strings: catalog,
+    ...(opts.styleNonce ? { styleNonce: opts.styleNonce } : {}),
   };
   return htmlDocument(opts, {
     title: translate(catalog, 'page.title', { title: opts.title }),

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenPrefix, type Logger } from '../log.js';
+import { styleNonce } from '../http/security-headers.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import { sessionState, sessionTitle } from '../sessions/record.js';
@@ -154,6 +155,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         title: sessionTitle(session),
         consoleKind: session.grant.console,
         viewOnly: session.grant.viewOnly,
+        // xterm.js writes its measurements and theme into <style> elements it creates.
+        ...(session.grant.console === 'xterm' ? { styleNonce: styleNonce(reply) } : {}),
       }),
     );
   });

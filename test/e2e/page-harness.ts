@@ -2,13 +2,15 @@
 // route and a console websocket that do what a test scripts (close with a code, refuse inside the
 // RFB handshake, serve a tiny RFB screen or a terminal). Every outcome of the shared table can
 // then be met exactly, without arranging Redis, a stopping replica or a broken network.
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { pickLanguage } from '../../src/console/i18n/index.js';
-import { renderConsolePage } from '../../src/console/pages.js';
+import { CONSOLE_CSP, renderConsolePage } from '../../src/console/pages.js';
+import { withStyleNonce } from '../../src/http/security-headers.js';
 import { ByteReader } from '../../src/console/rfb/byte-reader.js';
 import { negotiateBrowserSecurity, refuseInHandshake, securityResultOk } from '../../src/console/rfb/downstream.js';
 import { readClientInit } from '../../src/console/rfb/init.js';
@@ -88,10 +90,10 @@ export const serveRfb =
 
 /** A logged-in terminal, as the gateway's text bridge signals it (one empty message), with a prompt. */
 export const serveTerminal =
-  (after?: (ws: WebSocket) => void): SocketScript =>
+  (after?: (ws: WebSocket) => void, output = 'harness# '): SocketScript =>
   (ws) => {
     ws.send(Buffer.alloc(0));
-    ws.send(Buffer.from('harness# '));
+    ws.send(Buffer.from(output));
     after?.(ws);
   };
 
@@ -123,9 +125,12 @@ export async function startPageHarness(): Promise<PageHarness> {
     if (url.pathname === `/console/${SESSION_ID}/`) {
       const page = kindOf[url.searchParams.get('page') ?? ''] ?? { kind: 'novnc', title: 'web01', viewOnly: false };
       const accept = request.headers['accept-language'];
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      // The gateway's own policy, nonce and all: the pages must work under it.
+      const nonce = randomBytes(16).toString('base64');
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': withStyleNonce(CONSOLE_CSP([]), nonce) });
       response.end(
         renderConsolePage({
+          styleNonce: nonce,
           sessionId: SESSION_ID,
           title: page.title,
           consoleKind: page.kind,

@@ -9,6 +9,8 @@ export interface ConsoleOptions {
   /** BCP 47 tag of the page's language, e.g. "de". */
   lang: string;
   strings: Partial<Record<MessageKey, string>>;
+  /** The CSP nonce for style elements the page's scripts create (xterm.js), when it has one. */
+  styleNonce?: string;
 }
 
 let parsed: ConsoleOptions | undefined;
@@ -29,6 +31,7 @@ export function readConsoleOptions(): ConsoleOptions {
     viewOnly: data.viewOnly === true,
     lang: typeof data.lang === 'string' ? data.lang : 'en',
     strings,
+    ...(typeof data.styleNonce === 'string' && data.styleNonce !== '' ? { styleNonce: data.styleNonce } : {}),
   };
   return parsed;
 }
