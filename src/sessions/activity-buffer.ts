@@ -12,6 +12,8 @@ export class SessionActivityBuffer {
     private readonly store: SessionStore,
     private readonly onError: (error: unknown) => void,
     flushEveryMs = 1000,
+    /** When input happened, for callers that do not say. */
+    private readonly now: () => number = Date.now,
   ) {
     this.timer = setInterval(() => void this.flush(), flushEveryMs);
     this.timer.unref();
@@ -23,7 +25,7 @@ export class SessionActivityBuffer {
     return activity;
   }
 
-  input(id: string, at = Date.now()): void {
+  input(id: string, at = this.now()): void {
     this.entry(id).lastInputAt = at;
   }
 

@@ -50,6 +50,8 @@ export class ConsoleService {
     private readonly limits: { maxSessionSeconds: number },
     private readonly log: Logger,
     private readonly ticketRenewAfterMs = TICKET_RENEW_AFTER_MS,
+    /** The clock tickets' ages are judged by; tests drive it. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -191,7 +193,7 @@ export class ConsoleService {
   /** The grant's ticket when it is due for renewal. */
   private staleTicket(grant: ConsoleGrant): TicketCredentials | null {
     const held = grant.credentials;
-    return held.kind === 'ticket' && Date.now() - held.issuedAt > this.ticketRenewAfterMs ? held : null;
+    return held.kind === 'ticket' && this.now() - held.issuedAt > this.ticketRenewAfterMs ? held : null;
   }
 
   private async renewTicket(client: ProxmoxClient, session: SessionRecord, held: TicketCredentials): Promise<void> {
