@@ -4,43 +4,21 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { SecretBox } from '../../src/redis/secret-box.js';
-import type { ConsoleGrant } from '../../src/sessions/grant.js';
 import type { SessionLimits } from '../../src/sessions/limits.js';
 import { MemorySessionStore } from '../../src/sessions/memory-store.js';
 import { sessionState } from '../../src/sessions/record.js';
 import { RedisSessionStore } from '../../src/sessions/redis-store.js';
 import { SessionLimitError, ViewerLimitError, type SessionEnded, type SessionStore } from '../../src/sessions/store.js';
+import { ManualClock } from '../helpers/clock.js';
+import { consoleGrant as grant, TEST_TICKET } from '../helpers/grants.js';
 import { poll } from '../helpers/poll.js';
 import { startRedisBackend, type RedisBackend } from '../helpers/redis-backend.js';
 
 const LIMITS: SessionLimits = { maxSessions: 3, maxViewersPerSession: 2, reconnectGraceMs: 60_000, idleTimeoutMs: 600_000 };
 const PASSWORD = 'pw-SECRET-4711';
-const TICKET = 'PVE:vncuser@pve:66BF2A1C::SIGNATURE-secret-part';
-
-function grant(overrides: Partial<ConsoleGrant> = {}): ConsoleGrant {
-  return {
-    target: { hostname: '127.0.0.2', port: 8006 },
-    vmid: 100,
-    node: 'pve1',
-    type: 'qemu',
-    console: 'novnc',
-    credentials: { kind: 'ticket', username: 'vncuser@pve', ticket: TICKET, csrf: 'C', issuedAt: 1 },
-    viewOnly: false,
-    maxDurationMs: 3_600_000,
-    ...overrides,
-  };
-}
-
-class Clock {
-  t = Date.now();
-  now = () => this.t;
-  advance(ms: number) {
-    this.t += ms;
-  }
-}
 
 interface Harness {
-  clock: Clock;
+  clock: ManualClock;
   /** A store as one replica sees it. */
   replica(limits?: SessionLimits): Promise<SessionStore>;
   reset(): Promise<void>;
@@ -117,12 +95,16 @@ function sessionStoreContract(name: string, harness: () => Harness, { replicas }
       await store.join(idle.id);
       const busy = (await store.create(grant(), 'p')).record;
       await store.join(busy.id);
-      h.clock.advance(1_000);
+      h.clock.advance(999);
+      assert.equal(await store.endDue(), 0, 'one millisecond before its end');
+      h.clock.advance(1);
       assert.equal(await store.endDue(), 1);
       assert.equal(await store.get(short.id), null);
       h.clock.advance(LIMITS.idleTimeoutMs - 2_000);
       await store.recordActivity(busy.id, { lastInputAt: h.clock.t, bytesToBrowser: 10, bytesToUpstream: 3 });
-      h.clock.advance(2_000);
+      h.clock.advance(999);
+      assert.equal(await store.endDue(), 0, 'one millisecond before the idle end');
+      h.clock.advance(1);
       const ended: SessionEnded[] = [];
       store.onEnded((e) => ended.push(e));
       await store.endDue();
@@ -188,6 +170,8 @@ function sessionStoreContract(name: string, harness: () => Harness, { replicas }
       const { record } = await store.create(grant(), 'p');
       await doomed.join(record.id);
       await doomed.join(record.id);
+      // Replica leases run on the process's real clock, not the injected one (they say whether a
+      // process is alive): closing drops the lease at once, so nothing here waits for it to lapse.
       await doomed.close();
       // With its lease gone its viewers count for nothing: a new one may join on a live replica.
       await poll(async () => (await store.join(record.id).then(() => true, () => false)), Boolean, 'a join after the replica died', 15_000);
@@ -200,7 +184,7 @@ function sessionStoreContract(name: string, harness: () => Harness, { replicas }
 }
 
 sessionStoreContract('memory', () => {
-  const clock = new Clock();
+  const clock = new ManualClock();
   return { clock, replica: async (limits = LIMITS) => new MemorySessionStore(limits, clock.now), reset: async () => {} };
 }, { replicas: false });
 
@@ -227,7 +211,7 @@ for (const kind of ['standalone', 'cluster'] as const) {
     });
 
     sessionStoreContract(`redis ${kind}`, () => {
-      const clock = new Clock();
+      const clock = new ManualClock();
       return { clock, replica: (limits = LIMITS) => replica(limits, clock.now), reset: () => backend.flushAll() };
     }, { replicas: true });
 
@@ -245,7 +229,7 @@ for (const kind of ['standalone', 'cluster'] as const) {
         assert.ok((await node.pttl(key)) > 0, `${key} has a TTL`);
       });
       assert.ok(keys >= 4, `${keys} keys`);
-      for (const secret of [PASSWORD, TICKET, 'SIGNATURE-secret-part', cookieSecret, withTicket.cookieSecret]) {
+      for (const secret of [PASSWORD, TEST_TICKET, 'SIGNATURE-secret-part', cookieSecret, withTicket.cookieSecret]) {
         assert.ok(!dump.includes(secret), `${secret} is in the Redis dump`);
       }
     });
