@@ -20,7 +20,8 @@ export function toolbarButton(opts: ToolbarButtonOptions): HTMLButtonElement {
   if (opts.needsConnection) classes.push('needs-connection');
   const button = el(
     'button',
-    { type: 'button', class: classes.join(' '), title: opts.hint ?? opts.label, 'aria-label': opts.hint ?? opts.label },
+    // A visible label is the button's name (what voice control users say); the hint is its tooltip.
+    { type: 'button', class: classes.join(' '), title: opts.hint ?? opts.label, ...(opts.iconOnly ? { 'aria-label': opts.hint ?? opts.label } : {}) },
     opts.icon ? icon(opts.icon) : null,
     el('span', { class: opts.iconOnly ? 'visually-hidden' : 'tb-label' }, opts.label),
     opts.menu ? icon('chevronDown') : null,

@@ -29,7 +29,9 @@ export interface KeyBar {
  * used, and the next typed key still goes where the user was typing.
  */
 function barButton(text: string, label: string, extra: Record<string, string> = {}): HTMLButtonElement {
-  const button = el('button', { type: 'button', class: 'keybar-key', tabindex: '-1', 'aria-label': label, title: label, ...extra }, text);
+  // Caps that are words name themselves; only symbols (the arrows) need a name of their own.
+  const named = /\p{L}/u.test(text) ? {} : { 'aria-label': label };
+  const button = el('button', { type: 'button', class: 'keybar-key', tabindex: '-1', title: label, ...named, ...extra }, text);
   button.addEventListener('pointerdown', (event) => event.preventDefault());
   button.addEventListener('mousedown', (event) => event.preventDefault());
   return button;

@@ -32,7 +32,7 @@ export function keysMenu(send: (keys: Key[]) => void, onClose: () => void): HTML
   const comboItems = KEY_COMBOS.map((combo) => {
     const item = el(
       'button',
-      { type: 'button', class: 'menu-item', role: 'menuitem', 'aria-label': `${combo.caps.map(capText).join('+')}: ${t(combo.purpose)}` },
+      { type: 'button', class: 'menu-item', role: 'menuitem' },
       keyCaps(combo.caps),
       el('span', { class: 'menu-hint' }, t(combo.purpose)),
     );

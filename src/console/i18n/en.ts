@@ -77,7 +77,7 @@ export const en = {
   'keyboard.input': 'Text typed here goes to the console',
   'keybar.label': 'Extra keys',
   'keybar.modifier': '{key}: held for the next key',
-  'keybar.function_keys': 'Function keys F1 to F12',
+  'keybar.function_keys': 'Fn: function keys F1 to F12',
   'key.ctrl': 'Ctrl',
   'key.alt': 'Alt',
   'key.super': 'Win',
