@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { upstreamReadsOf } from '../proxmox/upstream-reads.js';
 import { closeUpstream, toBuffer } from '../proxmox/upstream-socket.js';
-import { binaryFrameHeader, frameHeaderLength, ServerFrameReader, writeBinaryFrameHeader } from './ws-frames.js';
+import { binaryFrameHeader, frameHeaderLength, readWholeClientMessages, ServerFrameReader, writeBinaryFrameHeader } from './ws-frames.js';
 
 export interface RelayOptions {
   /** Bytes queued toward one side beyond which the other side stops being read. */
@@ -262,6 +262,42 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
 }
 
 /**
+ * Browser to server without ws's Receiver while the browser sends what it normally does: whole
+ * binary messages, each within one read (unmasked in place, handed to `onMessage`, false
+ * stopping). The first frame that is anything else (a control frame, text, a fragment, one the
+ * read cut) and all that follows go back to ws, which handles them as it always did; so does
+ * everything once given back, which the relay does at its end, so ws sees the Close handshake.
+ */
+function readBrowserMessages(browserSocket: Duplex, onMessage: (payload: Buffer) => boolean): { giveBack(): void } {
+  const wsDataListeners = browserSocket.listeners('data') as ((chunk: Buffer) => void)[];
+  let reading = false;
+  let givenBack = false;
+  let giveBackAfterRead = false;
+  const giveBack = (rest?: Buffer) => {
+    if (givenBack) return;
+    givenBack = true;
+    browserSocket.off('data', onData);
+    for (const listener of wsDataListeners) browserSocket.on('data', listener);
+    if (rest && rest.length > 0) for (const listener of wsDataListeners) listener.call(browserSocket, rest);
+  };
+  const onData = (chunk: Buffer) => {
+    reading = true;
+    const end = readWholeClientMessages(chunk, onMessage);
+    reading = false;
+    if (end < chunk.length || giveBackAfterRead) giveBack(chunk.subarray(end));
+  };
+  for (const listener of wsDataListeners) browserSocket.off('data', listener);
+  browserSocket.on('data', onData);
+  return {
+    giveBack() {
+      // Called from within onMessage: the rest of the read goes back with it, after the loop.
+      if (reading) giveBackAfterRead = true;
+      else giveBack();
+    },
+  };
+}
+
+/**
  * Joins the browser and the upstream websocket until either closes. A side whose peer cannot
  * keep up is paused (no more reads from its TCP socket) until the queue toward the peer drains,
  * so a slow browser costs a bounded amount of memory.
@@ -322,7 +358,7 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
 
   return new Promise((resolve) => {
     // Set below once the listeners are in place; finish() may run before.
-    const forwarding: { downstream?: Downstream } = {};
+    const forwarding: { downstream?: Downstream; browserReads?: { giveBack(): void } } = {};
     let finished = false;
     const finish = (closedBy: RelayEnd['closedBy']) => {
       if (finished) return;
@@ -330,6 +366,7 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
       // What the upstream sent before the end still reaches the browser, ahead of the Close.
       forwarding.downstream?.flush();
       forwarding.downstream?.stop();
+      forwarding.browserReads?.giveBack();
       counts.report();
       browser.off('message', fromBrowser);
       upstream.off('message', fromUpstream);
@@ -357,6 +394,13 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
     upstream.on('error', onError);
     if (browser.readyState !== WebSocket.OPEN) return finish('browser');
     if (upstream.readyState !== WebSocket.OPEN) return finish('upstream');
+    const browserAtBoundary = socketAtFrameBoundary(browser);
+    if (browserAtBoundary) {
+      forwarding.browserReads = readBrowserMessages(browserAtBoundary, (payload) => {
+        fromBrowser(payload);
+        return !finished;
+      });
+    }
     const upstreamSocket = socketAtFrameBoundary(upstream);
     const browserSocket = (browser as unknown as { _socket?: Duplex })._socket;
     if (!upstreamSocket || !browserSocket) {

@@ -1,6 +1,8 @@
-// WebSocket framing (RFC 6455) for the relay's hot path, server to browser: the upstream's frames
+// WebSocket framing (RFC 6455) for the relay's hot paths. Server to browser: the upstream's frames
 // are followed by their headers only, their payloads handed on as views into the chunk they came
-// in (never collected into messages, never copied), and re-framed toward the browser.
+// in (never collected into messages, never copied), and re-framed toward the browser. Browser to
+// server: the whole binary messages a browser sends are unmasked in place; anything else is left
+// to ws.
 
 export const OPCODE_CONTINUATION = 0x0;
 export const OPCODE_TEXT = 0x1;
@@ -225,4 +227,37 @@ function headerLength(b1: number): number {
   const length = b1 & 0x7f;
   const base = length === 126 ? 4 : length === 127 ? 10 : 2;
   return (b1 & MASKED) !== 0 ? base + 4 : base;
+}
+
+/**
+ * Reads, from the start of `chunk`, the frames a browser sends for the messages it normally
+ * sends: final, masked, binary, without RSV bits, at most 64 KiB, each wholly inside `chunk`.
+ * Each payload is unmasked in place and handed to `onMessage` (false stops). Returns where
+ * reading stopped: chunk.length, or the start of the first frame that is anything else or that
+ * the chunk cuts, left as it was, for ws's Receiver to read from there.
+ */
+export function readWholeClientMessages(chunk: Buffer, onMessage: (payload: Buffer) => boolean): number {
+  let at = 0;
+  while (at < chunk.length) {
+    if (chunk.length - at < 2 || chunk[at] !== (FIN | OPCODE_BINARY)) return at;
+    const b1 = chunk[at + 1]!;
+    if ((b1 & MASKED) === 0) return at;
+    let length = b1 & 0x7f;
+    let header = 6;
+    if (length === 126) {
+      if (chunk.length - at < 4) return at;
+      length = chunk.readUInt16BE(at + 2);
+      header = 8;
+    } else if (length === 127) {
+      return at;
+    }
+    const end = at + header + length;
+    if (end > chunk.length) return at;
+    const mask = at + header - 4;
+    const start = at + header;
+    for (let i = 0; i < length; i++) chunk[start + i] = chunk[start + i]! ^ chunk[mask + (i & 3)]!;
+    at = end;
+    if (!onMessage(chunk.subarray(start, end))) return at;
+  }
+  return at;
 }

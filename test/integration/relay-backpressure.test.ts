@@ -196,3 +196,30 @@ test('an upstream whose ws still holds part of a frame when the relay starts is 
   browser.close();
   assert.equal((await ended).closedBy, 'browser');
 });
+
+test('browser messages: binary ones read by the relay, a ping hands the rest to ws; nothing lost or reordered', async () => {
+  const { browser, farUpstream, start } = await connect();
+  const ended = start();
+  const received: Buffer[] = [];
+  farUpstream.on('message', (data: RawData, isBinary: boolean) => received.push(Buffer.concat([Buffer.from(isBinary ? 'b:' : 't:'), data as Buffer])));
+  const pong = once(browser, 'pong');
+  const expected: Buffer[] = [];
+  for (let i = 0; i < 50; i++) {
+    browser.send(Buffer.from(`key ${i}`));
+    expected.push(Buffer.from(`b:key ${i}`));
+  }
+  browser.ping();
+  for (let i = 0; i < 50; i++) {
+    browser.send(i % 2 === 0 ? Buffer.from(`after ${i}`) : `text ${i}`);
+    expected.push(Buffer.from(`b:${i % 2 === 0 ? 'after' : 'text'} ${i}`));
+  }
+  await pong;
+  await until('every message upstream', () => received.length >= expected.length);
+  assert.deepEqual(received, expected);
+  // The browser's Close goes to ws as well: the relay ends at once, not after ws's close timeout.
+  const closedAt = Date.now();
+  browser.close(1000);
+  assert.equal((await ended).closedBy, 'browser');
+  await once(browser, 'close');
+  assert.ok(Date.now() - closedAt < 2_000);
+});

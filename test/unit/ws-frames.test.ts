@@ -1,10 +1,11 @@
-// The relay's server-to-browser framing against golden frames (RFC 6455 section 5.7 and built by
-// hand): fragmented messages, control frames between fragments, 16- and 64-bit lengths, a Close in
-// the middle of a message, and everything a server must not send. Every stream is also fed cut
-// at every byte, since TLS hands frames over cut anywhere.
+// The relay's framing against golden frames (RFC 6455 section 5.7 and built by hand). Server to
+// browser: fragmented messages, control frames between fragments, 16- and 64-bit lengths, a Close
+// in the middle of a message, and everything a server must not send; every stream is also fed cut
+// at every byte, since TLS hands frames over cut anywhere. Browser to server: whole masked binary
+// messages are read, and the first frame of any other kind is left, untouched, for ws.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binaryFrameHeader, ServerFrameReader, WsProtocolError, type ServerFrameSink } from '../../src/console/ws-frames.js';
+import { binaryFrameHeader, readWholeClientMessages, ServerFrameReader, WsProtocolError, type ServerFrameSink } from '../../src/console/ws-frames.js';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -140,4 +141,60 @@ test('binaryFrameHeader: 7-, 16- and 64-bit lengths at their edges, unmasked, fi
     const payload = bytes(length, length);
     assert.deepEqual(read(Buffer.concat([binaryFrameHeader(length), payload]), 4096).data, payload, `length ${length}`);
   }
+});
+
+/** A browser's frame: masked with `mask`, final, of `opcode`. */
+function clientFrame(opcode: number, payload: Buffer, mask = hex('37 fa 21 3d')): Buffer {
+  const length = payload.length < 126 ? Buffer.from([0x80 | payload.length]) : payload.length < 0x10000 ? Buffer.from([0xfe, payload.length >> 8, payload.length & 0xff]) : hex('ff 00 00 00 00 00 01 00 00');
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i & 3]!));
+  return Buffer.concat([Buffer.from([0x80 | opcode]), length, mask, masked]);
+}
+
+function readClient(chunk: Buffer, stopAfter = Infinity): { messages: Buffer[]; end: number } {
+  const messages: Buffer[] = [];
+  const end = readWholeClientMessages(chunk, (payload) => messages.push(Buffer.from(payload)) < stopAfter);
+  return { messages, end };
+}
+
+test('whole masked binary messages from a browser are unmasked in place, several in one read', () => {
+  // RFC 6455 5.7's masked "Hello", as the binary frame a console page sends.
+  const hello = hex('82 85 37 fa 21 3d 7f 9f 4d 51 58');
+  const setEncodings = clientFrame(2, hex('02 00 00 02 00 00 00 00 ff ff ff 21'), hex('01 02 03 04'));
+  const paste = clientFrame(2, bytes(300, 5));
+  const chunk = Buffer.concat([hello, setEncodings, clientFrame(2, Buffer.alloc(0)), paste]);
+  const { messages, end } = readClient(chunk);
+  assert.equal(end, chunk.length);
+  assert.deepEqual(messages, [Buffer.from('Hello'), hex('02 00 00 02 00 00 00 00 ff ff ff 21'), Buffer.alloc(0), bytes(300, 5)]);
+});
+
+test('the first frame a browser sends that is not a whole binary message is left untouched, with all after it', () => {
+  const first = clientFrame(2, Buffer.from('key'));
+  const leftAt = (rest: Buffer, what: string) => {
+    const chunk = Buffer.concat([first, rest, clientFrame(2, Buffer.from('after'))]);
+    const untouched = Buffer.from(chunk.subarray(first.length));
+    const { messages, end } = readClient(chunk);
+    assert.equal(end, first.length, what);
+    assert.deepEqual(messages, [Buffer.from('key')], what);
+    assert.deepEqual(chunk.subarray(end), untouched, `${what}: left as it came`);
+  };
+  leftAt(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'), 'a text frame');
+  leftAt(clientFrame(9, Buffer.from('p')), 'a Ping');
+  leftAt(clientFrame(8, hex('03 e8')), 'a Close');
+  leftAt(Buffer.concat([hex('02 81 00 00 00 00 41'), hex('80 81 00 00 00 00 42')]), 'a fragmented message');
+  leftAt(hex('82 05 48 65 6c 6c 6f'), 'an unmasked frame (ws refuses it)');
+  leftAt(hex('c2 81 00 00 00 00 41'), 'RSV1 set');
+  leftAt(clientFrame(2, bytes(65536, 3)), 'a 64-bit length');
+  // Cut by the end of the read: header, extended length, mask or payload.
+  const cut = clientFrame(2, bytes(200, 7));
+  for (const at of [1, 3, 6, 100]) {
+    const chunk = Buffer.concat([first, cut.subarray(0, at)]);
+    assert.equal(readClient(chunk).end, first.length, `cut after ${at} bytes`);
+  }
+});
+
+test('a false from onMessage stops after that message', () => {
+  const chunk = Buffer.concat([clientFrame(2, Buffer.from('a')), clientFrame(2, Buffer.from('b'))]);
+  const { messages, end } = readClient(chunk, 1);
+  assert.deepEqual(messages, [Buffer.from('a')]);
+  assert.equal(end, clientFrame(2, Buffer.from('a')).length);
 });
