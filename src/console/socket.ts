@@ -46,6 +46,27 @@ export interface ConsoleSocketDeps {
   servesHere(localPort: number | undefined, sessionId: string): boolean;
 }
 
+/** How long a viewer over the limit waits for a leave that is on its way (a reload's old socket). */
+const LEAVE_WAIT_MS = 1_000;
+const LEAVE_POLL_MS = 100;
+
+/**
+ * Joins the session's viewers. A reload closes the old socket just before the new one opens, and
+ * the old viewer's leave is recorded a moment after its close: refusing the new viewer then would
+ * show a final "too many windows" for a plain reload, so a full session is asked again for a second.
+ */
+async function joinAllowingALeave(sessions: SessionStore, id: string, gone: () => boolean): Promise<SessionRecord | null> {
+  const deadline = Date.now() + LEAVE_WAIT_MS;
+  for (;;) {
+    try {
+      return await sessions.join(id);
+    } catch (error) {
+      if (!(error instanceof ViewerLimitError) || Date.now() >= deadline || gone()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, LEAVE_POLL_MS));
+    }
+  }
+}
+
 /** Answers a refused upgrade and closes the socket: nothing more is read from it. */
 function refuse(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
@@ -81,7 +102,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     const viewer: Viewer = { close: (code, reason) => ws.close(code, reason) };
     let joined: SessionRecord | null;
     try {
-      joined = await deps.sessions.join(session.id);
+      joined = await joinAllowingALeave(deps.sessions, session.id, () => ws.readyState !== ws.OPEN);
     } catch (error) {
       if (error instanceof ViewerLimitError) {
         sessionLog.warn('viewer refused', { reason: error.message });

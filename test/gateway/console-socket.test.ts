@@ -291,3 +291,33 @@ describe('a browser that leaves while its console opens (issue 9)', () => {
     again.ws.close();
   });
 });
+
+describe('a reload with max_viewers_per_session 1', () => {
+  let sim: Simulator;
+  let tg: TestGateway;
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    tg = await startTestGateway({ PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '1' }, sim.caPem);
+  });
+  after(async () => {
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  it("is let in though the old socket's leave is recorded only after the new one arrives", async () => {
+    const params = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+    const opened = await openConsole(tg, (await createToken(tg, params)).body.url as string);
+    assert.equal((await opened.client.handshake({})).securityResult, 0);
+    let current = opened.ws;
+    for (let i = 0; i < 5; i++) {
+      // As a reload: the old socket closes and the new one opens at once.
+      current.close();
+      const next = await connect(opened.wsUrl, tg.origin, opened.cookie);
+      const closed = new Promise<number>((resolve) => next.ws.once('close', (code) => resolve(code)));
+      const result = await Promise.race([next.client.handshake({}).then((r) => r.securityResult), closed.then((code) => `closed ${code}`)]);
+      assert.equal(result, 0, `reload ${i}`);
+      current = next.ws;
+    }
+    current.close();
+  });
+});
