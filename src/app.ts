@@ -203,6 +203,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
       servesHere,
       power: new GuestPower(clients, log.child('PROXMOX')),
+      frameAncestors: config.frame_ancestors,
       ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
     },
     sockets: consoleSockets,

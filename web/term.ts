@@ -7,6 +7,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { buildChrome } from './shared/chrome.js';
 import { toolbarButton, toolbarSeparator } from './shared/controls.js';
+import { embedMessenger } from './shared/embedding.js';
 import { sessionEndpoints } from './shared/endpoints.js';
 import { fullscreenButton } from './shared/fullscreen.js';
 import { t } from './shared/i18n.js';
@@ -24,7 +25,8 @@ const COPIED_FEEDBACK_MS = 1500;
 
 const options = readConsoleOptions();
 const endpoints = sessionEndpoints(options.sessionId);
-const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.terminal', { title }) });
+const embed = embedMessenger(options.frameAncestors);
+const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.terminal', { title }), onTitle: embed.title });
 chrome.screen.classList.add('term-screen');
 
 allowScriptStyles(options.styleNonce);
@@ -114,7 +116,7 @@ const transport: ConsoleTransport = {
   },
 };
 
-const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome);
+const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome, embed.consoleEvent);
 
 function copyButton(): HTMLButtonElement {
   const button = toolbarButton({ label: t('toolbar.copy'), icon: 'copy', hint: t('toolbar.copy.hint') });

@@ -3,6 +3,7 @@ import './shared/console.css';
 import RFB from '@novnc/novnc';
 import { buildChrome } from './shared/chrome.js';
 import { toolbarButton, toolbarSeparator } from './shared/controls.js';
+import { embedMessenger } from './shared/embedding.js';
 import { sessionEndpoints } from './shared/endpoints.js';
 import { fullscreenButton } from './shared/fullscreen.js';
 import { t } from './shared/i18n.js';
@@ -18,7 +19,8 @@ import { applyStickyModifiers, barKey, typingInput } from './vnc/typing.js';
 
 const options = readConsoleOptions();
 const endpoints = sessionEndpoints(options.sessionId);
-const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.screen', { title }) });
+const embed = embedMessenger(options.frameAncestors);
+const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.screen', { title }), onTitle: embed.title });
 
 let rfb: RFB | null = null;
 let scaling = savedScaling();
@@ -98,7 +100,7 @@ const transport: ConsoleTransport = {
   },
 };
 
-const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome);
+const supervisor = new ConnectionSupervisor(transport, endpoints.state, chrome, embed.consoleEvent);
 
 function buildToolbar(): void {
   const controls: Array<HTMLElement | null> = [];

@@ -22,6 +22,8 @@ export interface ConsolePageOptions extends PageContext {
   viewOnly: boolean;
   /** This answer's CSP style nonce, for the <style> elements the terminal creates (styleNonce()). */
   styleNonce?: string;
+  /** `frame_ancestors`: whom a framed page may tell what happens (postMessage). */
+  frameAncestors?: readonly string[];
 }
 
 /** What the browser bundle reads from the `#console-options` block. */
@@ -34,6 +36,7 @@ export interface ConsolePageData {
   /** The whole catalog of the page's language: the bundle carries none. */
   strings: Catalog;
   styleNonce?: string;
+  frameAncestors: readonly string[];
 }
 
 const DEFAULT_CONTEXT: PageContext = { assetBase: '/assets/', lang: DEFAULT_LANGUAGE };
@@ -91,6 +94,7 @@ export function renderConsolePage(opts: ConsolePageOptions): string {
     lang: opts.lang,
     strings: catalog,
     ...(opts.styleNonce ? { styleNonce: opts.styleNonce } : {}),
+    frameAncestors: opts.frameAncestors ?? [],
   };
   return htmlDocument(opts, {
     title: translate(catalog, 'page.title', { title: opts.title }),

@@ -26,7 +26,11 @@ export interface ConsoleSideOptions {
  */
 export const consoleSide: FastifyPluginAsync<ConsoleSideOptions> = async (app, options) => {
   const log = options.routes.log.child('ROUTER');
-  const { assetBase } = options.routes;
+  const { assetBase, cookiePolicy } = options.routes;
+  if (cookiePolicy.embeddable && !cookiePolicy.secure) {
+    // Over plain HTTP the session cookie cannot be SameSite=None: browsers keep it out of frames on other sites.
+    log.warn('frame_ancestors is set but the public origin is not https: consoles framed by another site cannot connect (serve HTTPS or set an https public_url)');
+  }
   await app.register(fastifyCookie);
   await app.register(fastifyStatic, {
     root: WEB_ROOT,

@@ -29,6 +29,8 @@ export interface ConsoleRouteDeps {
   servesHere(localPort: number | undefined, sessionId: string): boolean;
   /** The sessions' guests as their credentials see them; without it the state route reports none. */
   power?: GuestPower;
+  /** `frame_ancestors`: a framed page posts its events to these origins only. */
+  frameAncestors?: readonly string[];
 }
 
 /**
@@ -155,6 +157,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         title: sessionTitle(session),
         consoleKind: session.grant.console,
         viewOnly: session.grant.viewOnly,
+        frameAncestors: deps.frameAncestors ?? [],
         // xterm.js writes its measurements and theme into <style> elements it creates.
         ...(session.grant.console === 'xterm' ? { styleNonce: styleNonce(reply) } : {}),
       }),

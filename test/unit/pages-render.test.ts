@@ -28,7 +28,7 @@ test('a hostile title cannot break out of the title element or the JSON block', 
   assert.match(html, /<title>&lt;\/script&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt; &quot;quoted&quot; &#39;single&#39; &amp; &lt;b&gt;bold&lt;\/b&gt; \u2028 – Console<\/title>/);
   const json = optionsBlock(html);
   assert.ok(!json.includes('<'), 'no raw < inside the JSON block');
-  assert.deepEqual(JSON.parse(json), { sessionId: 'abc123', title: HOSTILE_TITLE, consoleKind: 'novnc', viewOnly: false, lang: 'en', strings: en });
+  assert.deepEqual(JSON.parse(json), { sessionId: 'abc123', title: HOSTILE_TITLE, consoleKind: 'novnc', viewOnly: false, lang: 'en', strings: en, frameAncestors: [] });
 });
 
 test('the session id and asset base are escaped too', () => {
@@ -43,7 +43,7 @@ test('the console page loads its bundle as a module from the asset base and pass
   assert.ok(html.startsWith('<!doctype html>'));
   assert.ok(html.includes('<script type="module" src="/prefix/assets/vnc.js"></script>'));
   assert.ok(html.includes('<link rel="stylesheet" href="/prefix/assets/vnc.css">'));
-  assert.deepEqual(JSON.parse(optionsBlock(html)), { sessionId: 'abc123', title: 'web01', consoleKind: 'novnc', viewOnly: true, lang: 'en', strings: en });
+  assert.deepEqual(JSON.parse(optionsBlock(html)), { sessionId: 'abc123', title: 'web01', consoleKind: 'novnc', viewOnly: true, lang: 'en', strings: en, frameAncestors: [] });
   assert.ok(page({ consoleKind: 'xterm' }).includes('src="/assets/term.js"'));
 });
 

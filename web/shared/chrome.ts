@@ -29,7 +29,15 @@ export interface ConsoleChrome {
   showNotice(notice: Notice | null): void;
 }
 
-export function buildChrome(opts: { title: string; viewOnly: boolean; screenLabel: (title: string) => string }): ConsoleChrome {
+export interface ChromeOptions {
+  title: string;
+  viewOnly: boolean;
+  screenLabel: (title: string) => string;
+  /** Called with every title the page shows (for an embedding panel). */
+  onTitle?: (title: string) => void;
+}
+
+export function buildChrome(opts: ChromeOptions): ConsoleChrome {
   const title = el('h1', { class: 'tb-title' }, opts.title);
   const pillText = el('span', { class: 'pill-text' });
   const pill = el('span', { class: 'pill', role: 'status', 'aria-live': 'polite' }, el('span', { class: 'pill-dot', 'aria-hidden': 'true' }), pillText);
@@ -53,6 +61,7 @@ export function buildChrome(opts: { title: string; viewOnly: boolean; screenLabe
     title.title = text;
     document.title = t('page.title', { title: text });
     screen.setAttribute('aria-label', opts.screenLabel(text));
+    opts.onTitle?.(text);
   };
   setTitle(opts.title);
 

@@ -30,7 +30,7 @@ export interface KeyBar {
  */
 function barButton(text: string, label: string, extra: Record<string, string> = {}): HTMLButtonElement {
   // Caps that are words name themselves; only symbols (the arrows) need a name of their own.
-  const named = /\p{L}/u.test(text) ? {} : { 'aria-label': label };
+  const named: Record<string, string> = /\p{L}/u.test(text) ? {} : { 'aria-label': label };
   const button = el('button', { type: 'button', class: 'keybar-key', tabindex: '-1', title: label, ...named, ...extra }, text);
   button.addEventListener('pointerdown', (event) => event.preventDefault());
   button.addEventListener('mousedown', (event) => event.preventDefault());

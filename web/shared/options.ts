@@ -11,6 +11,8 @@ export interface ConsoleOptions {
   strings: Partial<Record<MessageKey, string>>;
   /** The CSP nonce for style elements the page's scripts create (xterm.js), when it has one. */
   styleNonce?: string;
+  /** `frame_ancestors`, for the events a framed page posts to its parent. */
+  frameAncestors: string[];
 }
 
 let parsed: ConsoleOptions | undefined;
@@ -31,6 +33,7 @@ export function readConsoleOptions(): ConsoleOptions {
     viewOnly: data.viewOnly === true,
     lang: typeof data.lang === 'string' ? data.lang : 'en',
     strings,
+    frameAncestors: Array.isArray(data.frameAncestors) ? data.frameAncestors.filter((a): a is string => typeof a === 'string') : [],
     ...(typeof data.styleNonce === 'string' && data.styleNonce !== '' ? { styleNonce: data.styleNonce } : {}),
   };
   return parsed;
