@@ -72,7 +72,7 @@ describe('xterm consoles through the gateway (simulator, current release)', () =
   let tg: TestGateway;
 
   before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0 });
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, durations: { loginFailureDelayMs: 50 } });
     tg = await startTestGateway({}, sim.caPem);
   });
   after(async () => {
@@ -151,7 +151,7 @@ describe('xterm consoles with API tokens on a release that refuses them (PVE 7)'
   let tg: TestGateway;
 
   before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, release: '7' });
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, release: '7', durations: { loginFailureDelayMs: 50 } });
     tg = await startTestGateway({}, sim.caPem);
   });
   after(async () => {
