@@ -215,6 +215,9 @@ async function main(): Promise<void> {
       PROXMOXVNC_MAX_PENDING_TOKENS: limits,
       PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
       PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
+      // Every session's websocket, and the token run's requests, come from this one address.
+      PROXMOXVNC_MAX_CONNECTIONS: String(2 * (sessionCount + TOKEN_COUNT)),
+      PROXMOXVNC_MAX_CONNECTIONS_PER_ADDRESS: String(2 * (sessionCount + TOKEN_COUNT)),
     };
     const gateway = await startGatewayChild(sim.info.caPem, gatewaySettings, ['--expose-gc']);
     children.push(gateway);

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 /** TLS's largest record: what one read delivers at most when a console streams. */
 const LARGE = 16 * 1024;
 /** What an idle or interactive console keeps between reads (pooled by Buffer.allocUnsafe). */
-const SMALL = 2 * 1024;
+const SMALL = 1024;
 /** Full buffers still held by writes, kept for reuse once those end: a slow browser's queue is short. */
 const MAX_HELD = 16;
 /**
