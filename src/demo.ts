@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FormData, request } from 'undici';
+import { request } from 'undici';
 import { startSimulator } from '../sim/index.js';
 import { createGateway } from './app.js';
 import type { DemoBackend } from './cli-args.js';
@@ -56,15 +56,14 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const { config } = loaded;
   const log = createLogger({ enabled: true, level: config.logging_level, format: config.log_format }, process.stderr);
   const gateway = await createGateway(config, log);
-  await gateway.listen();
+  const port = await gateway.listen();
 
   const params = { hostname: sim.host, port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
-  const form = new FormData();
-  form.set('params', JSON.stringify(params));
-  const answer = await request(`http://127.0.0.1:${config.router_port}/create`, {
+  // The original's `params` field, urlencoded: undici's FormData fails as a body on Node 24.
+  const answer = await request(`http://127.0.0.1:${port}/create`, {
     method: 'POST',
-    headers: { authorization: secret },
-    body: form,
+    headers: { authorization: secret, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ params: JSON.stringify(params) }).toString(),
   });
   const created = (await answer.body.json()) as { status: string; url?: string; message?: string };
   if (created.status !== 'success' || !created.url) throw new Error(`demo: /create failed: ${created.message ?? answer.statusCode}`);

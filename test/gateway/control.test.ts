@@ -3,9 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { FormData, request } from 'undici';
+import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { createToken, freePort, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { multipartForm } from '../helpers/multipart.js';
 import { poll } from '../helpers/poll.js';
 import { requireExecutable } from '../helpers/system.js';
 
@@ -26,8 +27,12 @@ describe('control API', () => {
     await sim?.stop();
   });
 
-  const post = (headers: Record<string, string>, body: string | FormData | Buffer) =>
+  const post = (headers: Record<string, string>, body: string | Buffer) =>
     request(`${tg.origin}/create`, { method: 'POST', headers, body });
+  const postForm = (fields: Record<string, string>) => {
+    const form = multipartForm(fields);
+    return post({ authorization: tg.secret, 'content-type': form.contentType }, form.body);
+  };
 
   it('refuses a missing or wrong secret with 401 and accepts the bare and the Bearer form', async () => {
     for (const authorization of [undefined, 'wrong', `Bearer ${tg.secret}x`]) {
@@ -52,9 +57,7 @@ describe('control API', () => {
   });
 
   it("accepts the original README's multipart form with string values", async () => {
-    const form = new FormData();
-    form.set('params', JSON.stringify(base));
-    const answer = await post({ authorization: tg.secret }, form);
+    const answer = await postForm({ params: JSON.stringify(base) });
     const body = (await answer.body.json()) as Record<string, string>;
     assert.equal(answer.statusCode, 200, JSON.stringify(body));
     assert.equal(body.status, 'success');
@@ -108,10 +111,7 @@ describe('control API', () => {
     assert.equal(name.length, 65, 'a long name is shown cut');
     assert.equal(problem, 'is not a parameter of /create');
     // A form field beside params is read by nobody either.
-    const form = new FormData();
-    form.set('params', JSON.stringify(base));
-    form.set('view_only', 'true');
-    const beside = await post({ authorization: tg.secret }, form);
+    const beside = await postForm({ params: JSON.stringify(base), view_only: 'true' });
     assert.equal(beside.statusCode, 400);
     assert.deepEqual(((await beside.body.json()) as { fields: object }).fields, { view_only: 'is not read beside params; put it inside params' });
   });
@@ -174,9 +174,7 @@ describe('control API', () => {
     const jsonTooBig = await post({ authorization: tg.secret, 'content-type': 'application/json' }, big);
     assert.equal(jsonTooBig.statusCode, 413);
     assert.equal(((await jsonTooBig.body.json()) as { error: string }).error, 'payload_too_large');
-    const form = new FormData();
-    form.set('params', big);
-    const multipartTooBig = await post({ authorization: tg.secret }, form);
+    const multipartTooBig = await postForm({ params: big });
     assert.equal(multipartTooBig.statusCode, 413);
     await multipartTooBig.body.dump();
     const text = await post({ authorization: tg.secret, 'content-type': 'text/plain' }, 'hello');
