@@ -13,6 +13,7 @@ declare module '@novnc/novnc' {
     credentialsrequired: CustomEvent<{ types: string[] }>;
     desktopname: CustomEvent<{ name: string }>;
     bell: CustomEvent<Record<string, never>>;
+    clipboard: CustomEvent<{ text: string }>;
   }
 
   export default class RFB extends EventTarget {
@@ -32,6 +33,7 @@ declare module '@novnc/novnc' {
     blur(): void;
     sendCtrlAltDel(): void;
     sendKey(keysym: number, code: string | null, down?: boolean): void;
+    clipboardPasteFrom(text: string): void;
     addEventListener<K extends keyof RfbEventMap>(type: K, listener: (event: RfbEventMap[K]) => void): void;
   }
 }

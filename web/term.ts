@@ -14,12 +14,14 @@ import { t } from './shared/i18n.js';
 import { keyBar, keyboardButton } from './shared/keybar.js';
 import { StickyModifiers } from './shared/sticky.js';
 import { readConsoleOptions } from './shared/options.js';
+import { settingsButton } from './shared/settings-dialog.js';
+import { applyTheme, effectiveTheme, onSettings, settings } from './shared/settings.js';
 import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
 import { terminalClipboard } from './term/clipboard.js';
 import { allowScriptStyles } from './term/csp-styles.js';
 import { barSequence, withModifiers } from './term/keys.js';
 import { binaryInput, resizeMessage, textInput } from './term/protocol.js';
-import { TERMINAL_FONT, TERMINAL_THEME } from './term/theme.js';
+import { TERMINAL_FONT, TERMINAL_THEMES } from './term/theme.js';
 
 const COPIED_FEEDBACK_MS = 1500;
 
@@ -34,16 +36,22 @@ const term = new Terminal({
   cursorBlink: !options.viewOnly,
   disableStdin: options.viewOnly,
   fontFamily: TERMINAL_FONT,
-  fontSize: 14,
+  fontSize: settings().fontSize,
   // At 1.0 the glyphs' descenders (underscores) fall outside the cell rows and are clipped.
   lineHeight: 1.15,
   scrollback: 5000,
-  theme: TERMINAL_THEME,
+  theme: TERMINAL_THEMES[effectiveTheme()],
 });
 const fit = new FitAddon();
 term.loadAddon(fit);
 term.open(chrome.screen);
 fit.fit();
+applyTheme((theme) => (term.options.theme = TERMINAL_THEMES[theme]));
+onSettings((s) => {
+  if (term.options.fontSize === s.fontSize) return;
+  term.options.fontSize = s.fontSize;
+  fit.fit();
+});
 
 let socket: WebSocket | null = null;
 /** The gateway signals a logged-in terminal with its first (empty) message. */
@@ -144,7 +152,7 @@ function buildToolbar(): void {
   const reconnect = toolbarButton({ label: t('toolbar.reconnect'), icon: 'refresh', iconOnly: true });
   reconnect.classList.add('tb-reconnect');
   reconnect.addEventListener('click', () => supervisor.start());
-  controls.push(toolbarSeparator(), fullscreenButton(focusTerminal), reconnect);
+  controls.push(toolbarSeparator(), settingsButton(['fontSize', 'theme'], focusTerminal), fullscreenButton(focusTerminal), reconnect);
   chrome.controls.append(...controls.filter((c): c is HTMLElement => c !== null));
 }
 

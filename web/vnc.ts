@@ -9,12 +9,14 @@ import { fullscreenButton } from './shared/fullscreen.js';
 import { t } from './shared/i18n.js';
 import { keyBar, keyboardButton } from './shared/keybar.js';
 import { readConsoleOptions } from './shared/options.js';
+import { settingsButton } from './shared/settings-dialog.js';
+import { applyTheme, onSettings, settings, updateSettings, type Settings } from './shared/settings.js';
 import { StickyModifiers } from './shared/sticky.js';
 import { ConnectionSupervisor, type ConnectionEnd, type ConsoleTransport } from './shared/supervisor.js';
 import { sendCombo } from './vnc/key-combos.js';
 import { keysMenu } from './vnc/keys-menu.js';
-import { pasteDialog } from './vnc/paste-dialog.js';
-import { applyScaling, savedScaling, scalingMenu } from './vnc/scaling.js';
+import { clipboardDialog } from './vnc/paste-dialog.js';
+import { applyScaling, scalingMenu } from './vnc/scaling.js';
 import { applyStickyModifiers, barKey, typingInput } from './vnc/typing.js';
 
 const options = readConsoleOptions();
@@ -22,14 +24,54 @@ const endpoints = sessionEndpoints(options.sessionId);
 const embed = embedMessenger(options.frameAncestors);
 const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.screen', { title }), onTitle: embed.title });
 
+applyTheme();
+
 let rfb: RFB | null = null;
-let scaling = savedScaling();
 
 const focusConsole = (): void => {
   if (!options.viewOnly) rfb?.focus({ preventScroll: true });
 };
 
-const paste = options.viewOnly ? null : pasteDialog(() => rfb, focusConsole);
+const clipboard = options.viewOnly ? null : clipboardDialog(() => rfb, focusConsole);
+let clipboardButton: HTMLButtonElement | null = null;
+
+function applySettings(connection: RFB, s: Settings): void {
+  applyScaling(connection, s.scaling);
+  connection.qualityLevel = s.quality;
+  connection.compressionLevel = s.compression;
+  connection.showDotCursor = s.dotCursor;
+}
+
+/** How long a guest has to follow a resize request before the page takes it as refused. */
+const RESIZE_GRACE_MS = 3000;
+/** noVNC sizes the screen in whole pixels and guests in multiples of 8 or so. */
+const RESIZE_SLACK_PX = 16;
+let resizeCheck: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * With remote resize, the guest's screen should come to match the window. A guest that cannot
+ * (no ExtendedDesktopSize, or it refused the size) leaves it as it was: the page then scales
+ * instead, for this page only, and says why.
+ */
+function checkRemoteResize(): void {
+  clearTimeout(resizeCheck);
+  const connection = rfb;
+  if (!connection || settings().scaling !== 'remote') return;
+  resizeCheck = setTimeout(() => {
+    const canvas = chrome.screen.querySelector('canvas');
+    if (rfb !== connection || settings().scaling !== 'remote' || !canvas) return;
+    const { clientWidth, clientHeight } = chrome.screen;
+    if (Math.abs(canvas.width - clientWidth) > RESIZE_SLACK_PX || Math.abs(canvas.height - clientHeight) > RESIZE_SLACK_PX) {
+      updateSettings({ scaling: 'scale' }, false);
+      chrome.showToast(t('resize.refused'));
+    }
+  }, RESIZE_GRACE_MS);
+}
+onSettings((s) => {
+  if (rfb) applySettings(rfb, s);
+  checkRemoteResize();
+});
+new ResizeObserver(() => checkRemoteResize()).observe(chrome.screen);
 const sticky = new StickyModifiers();
 const typing = options.viewOnly ? null : typingInput(() => rfb);
 const bar = options.viewOnly
@@ -67,13 +109,19 @@ const transport: ConsoleTransport = {
     connection.viewOnly = options.viewOnly;
     connection.focusOnClick = !options.viewOnly;
     applyStickyModifiers(connection, sticky);
-    applyScaling(connection, scaling);
+    applySettings(connection, settings());
     // Events of a connection the page has already replaced are stale and ignored.
     const isCurrent = (): boolean => rfb === connection;
     connection.addEventListener('connect', () => {
       if (!isCurrent()) return;
       supervisor.connected();
       focusConsole();
+      checkRemoteResize();
+    });
+    connection.addEventListener('clipboard', (event) => {
+      if (!isCurrent()) return;
+      clipboard?.fromGuest(event.detail.text);
+      clipboardButton?.setAttribute('data-guest-text', 'true');
     });
     connection.addEventListener('securityfailure', () => {
       end.refused = true;
@@ -86,7 +134,7 @@ const transport: ConsoleTransport = {
     connection.addEventListener('disconnect', () => {
       if (!isCurrent()) return;
       rfb = null;
-      paste?.stop();
+      clipboard?.stop();
       supervisor.closed(end);
     });
     connection.addEventListener('desktopname', (event) => {
@@ -111,8 +159,13 @@ function buildToolbar(): void {
       rfb?.sendCtrlAltDel();
       focusConsole();
     });
-    const pasteButton = toolbarButton({ label: t('toolbar.paste'), icon: 'clipboard', hint: t('toolbar.paste.hint'), needsConnection: true });
-    pasteButton.addEventListener('click', () => paste?.open());
+    const pasteButton = toolbarButton({ label: t('toolbar.clipboard'), icon: 'clipboard', hint: t('toolbar.clipboard.hint'), needsConnection: true });
+    pasteButton.classList.add('tb-clipboard');
+    pasteButton.addEventListener('click', () => {
+      pasteButton.removeAttribute('data-guest-text');
+      clipboard?.open();
+    });
+    clipboardButton = pasteButton;
     controls.push(
       ctrlAltDel,
       ...(bar && typing ? [keyboardButton(bar, { focus: typing.focus, blur: () => focusConsole() })] : []),
@@ -127,14 +180,8 @@ function buildToolbar(): void {
   reconnect.classList.add('tb-reconnect');
   reconnect.addEventListener('click', () => supervisor.start());
   controls.push(
-    scalingMenu(
-      scaling,
-      (mode) => {
-        scaling = mode;
-        if (rfb) applyScaling(rfb, mode);
-      },
-      focusConsole,
-    ),
+    scalingMenu(focusConsole),
+    settingsButton(['scaling', 'quality', 'compression', 'dotCursor', 'theme'], focusConsole),
     fullscreenButton(focusConsole),
     reconnect,
   );

@@ -71,7 +71,7 @@ function htmlDocument(ctx: PageContext, parts: { title: string; stylesheet: stri
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content">
 <meta name="referrer" content="no-referrer">
-<meta name="color-scheme" content="dark">
+<meta name="color-scheme" content="dark light">
 <title>${escapeHtml(parts.title)}</title>
 <link rel="icon" type="image/svg+xml" href="${base}favicon.svg">
 <link rel="stylesheet" href="${base}${parts.stylesheet}">

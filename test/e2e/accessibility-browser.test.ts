@@ -37,7 +37,8 @@ describe('accessibility of the pages (axe-core)', () => {
   });
   after(async () => fixture?.stop());
 
-  for (const [name, profile] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+  // The phone in the light theme, the desktop in the dark one: both palettes are checked.
+  for (const [name, profile] of [['desktop', DESKTOP], ['phone, light theme', { ...PHONE, colorScheme: 'light' as const }]] as const) {
     for (const consoleKind of ['novnc', 'xterm'] as const) {
       it(`${consoleKind} console page, ${name}: connected, with the key bar, then ended`, async () => {
         const page = await (await fixture.context(profile)).newPage();
@@ -49,13 +50,16 @@ describe('accessibility of the pages (axe-core)', () => {
         await page.locator('.tb-keyboard').click();
         await page.locator('.keybar-fn').click();
         assert.deepEqual(await seriousViolations(page), [], 'with the key bar');
+        await page.locator('.tb-settings').click();
+        assert.deepEqual(await seriousViolations(page), [], 'with the settings open');
+        await page.keyboard.press('Escape');
         if (consoleKind === 'novnc') {
           await page.locator('.menu-anchor', { has: page.locator('.menu--keys') }).locator('button').first().click();
           assert.deepEqual(await seriousViolations(page), [], 'with the Keys menu open');
           await page.keyboard.press('Escape');
-          await page.locator('button', { hasText: 'Paste' }).first().click();
+          await page.locator('.tb-clipboard').click();
           await page.locator('dialog.paste-dialog').waitFor();
-          assert.deepEqual(await seriousViolations(page), [], 'with the paste dialog open');
+          assert.deepEqual(await seriousViolations(page), [], 'with the clipboard dialog open');
           await page.keyboard.press('Escape');
         }
         const sessionId = /\/console\/([^/]+)\//.exec(page.url())![1]!;

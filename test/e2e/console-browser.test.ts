@@ -108,7 +108,7 @@ describe('the console in a real browser', () => {
   it('types pasted text into the guest as keystrokes', async () => {
     const page = await openConsole(builtinSim);
     await poll(() => brightPixelsPerTextRow(page), (r) => r.some((b) => b > 0), 'the guest screen');
-    await page.locator('button', { hasText: 'Paste' }).first().click();
+    await page.locator('.tb-clipboard').click();
     await page.locator('textarea.paste-text').fill('Pasted: A-z 0_9!');
     await page.getByRole('button', { name: 'Type text', exact: true }).click();
     await poll(async () => builtinSim.received(100).text, (text) => text.includes('Pasted: A-z 0_9!'), 'the pasted text at the guest', 10_000);

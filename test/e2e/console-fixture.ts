@@ -2,15 +2,16 @@
 // trusts it, links to its guest 100, and the two browser profiles the pages are checked in.
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startSimulator, type Simulator } from '../../sim/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 
 declare const document: { body: { dataset: Record<string, string | undefined> } };
 
-export const DESKTOP = { viewport: { width: 1280, height: 800 } };
-export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 };
+/** Dark, as the pages' default palette; tests of the light theme ask for it. */
+export const DESKTOP = { viewport: { width: 1280, height: 800 }, colorScheme: 'dark' as const };
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3, colorScheme: 'dark' as const };
 export const PROFILES = { desktop: DESKTOP, phone: PHONE } as const;
 
 export const pageState = (page: Page) => page.evaluate(() => document.body.dataset.state ?? '');
@@ -27,9 +28,9 @@ export interface ConsoleFixture {
   stop(): Promise<void>;
 }
 
-export async function startConsoleFixture(gatewayEnv: Record<string, string> = {}): Promise<ConsoleFixture> {
+export async function startConsoleFixture(gatewayEnv: Record<string, string> = {}, simOptions: SimulatorOptions = {}): Promise<ConsoleFixture> {
   const browser = await launchChromium();
-  const sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+  const sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin', ...simOptions });
   const tg = await startTestGateway(gatewayEnv, sim.caPem);
   const contexts: BrowserContext[] = [];
   return {

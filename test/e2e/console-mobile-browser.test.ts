@@ -8,47 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import type { CDPSession, Page } from 'playwright-core';
 import { poll } from '../helpers/poll.js';
 import { PHONE, PROFILES, startConsoleFixture, untilConnected, type ConsoleFixture } from './console-fixture.js';
+import { keyEvents, pointerMasks } from './rfb-messages.js';
 
 declare const document: {
   activeElement: { className: string } | null;
   querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
 };
-
-type RfbMessage = { type: 'key'; down: boolean; keysym: number } | { type: 'pointer'; mask: number; x: number; y: number } | { type: 'other'; id: number };
-
-/** The browser's RFB client messages after the handshake (version, security type, ClientInit). */
-function clientMessages(frames: Buffer[]): RfbMessage[] {
-  const bytes = Buffer.concat(frames);
-  const out: RfbMessage[] = [];
-  let at = 12 + 1 + 1;
-  while (at < bytes.length) {
-    const id = bytes[at]!;
-    let size: number;
-    if (id === 0) size = 20;
-    else if (id === 2) size = 4 + 4 * bytes.readUInt16BE(at + 2);
-    else if (id === 3) size = 10;
-    else if (id === 4) {
-      out.push({ type: 'key', down: bytes[at + 1] === 1, keysym: bytes.readUInt32BE(at + 4) });
-      size = 8;
-    } else if (id === 5) {
-      out.push({ type: 'pointer', mask: bytes[at + 1]!, x: bytes.readUInt16BE(at + 2), y: bytes.readUInt16BE(at + 4) });
-      size = 6;
-    } else if (id === 6) size = 8 + Math.abs(bytes.readInt32BE(at + 4));
-    else if (id === 150) size = 10;
-    else if (id === 248) size = 9 + bytes[at + 8]!;
-    else if (id === 251) size = 8 + 16 * bytes[at + 6]!;
-    else if (id === 255 && bytes[at + 1] === 0) {
-      out.push({ type: 'key', down: bytes.readUInt16BE(at + 2) === 1, keysym: bytes.readUInt32BE(at + 4) });
-      size = 12;
-    } else throw new Error(`unknown RFB client message ${id} at ${at}`);
-    if (id !== 4 && id !== 5 && id !== 255) out.push({ type: 'other', id });
-    at += size;
-  }
-  return out;
-}
-
-const keyEvents = (frames: Buffer[]) => clientMessages(frames).filter((m): m is Extract<RfbMessage, { type: 'key' }> => m.type === 'key');
-const pointerMasks = (frames: Buffer[]) => clientMessages(frames).flatMap((m) => (m.type === 'pointer' ? [m.mask] : []));
 
 const activeClass = (page: Page) => page.evaluate(() => document.activeElement?.className ?? '');
 
@@ -159,7 +124,7 @@ describe('the console on phones and tablets', () => {
         await inside(menu);
         await page.keyboard.press('Escape');
       }
-      await page.locator('button', { hasText: 'Paste' }).first().click();
+      await page.locator('.tb-clipboard').click();
       await page.locator('dialog.paste-dialog').waitFor();
       await inside('dialog.paste-dialog');
       await page.close();

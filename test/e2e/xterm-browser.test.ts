@@ -51,7 +51,8 @@ describe('the xterm.js console in a real browser', () => {
       ...params,
     });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // The dark palette is asserted below; Chromium's own default is light.
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
     received.push(recordReceived(page));
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));

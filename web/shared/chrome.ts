@@ -16,6 +16,9 @@ export interface Notice {
   action?: { label: string; run: () => void };
 }
 
+/** Long enough to read two lines. */
+const TOAST_MS = 8000;
+
 const NOTICE_ICONS: Record<Exclude<Notice['tone'], 'progress'>, IconName> = { waiting: 'power', error: 'alert', ended: 'power' };
 
 /** The page frame shared by the console kinds: toolbar, connection state and notices. */
@@ -27,6 +30,8 @@ export interface ConsoleChrome {
   setTitle(title: string): void;
   setState(state: ConnectionState): void;
   showNotice(notice: Notice | null): void;
+  /** A passing message over the screen that leaves the console usable. */
+  showToast(text: string): void;
 }
 
 export interface ChromeOptions {
@@ -51,9 +56,10 @@ export function buildChrome(opts: ChromeOptions): ConsoleChrome {
   );
 
   const noticeLayer = el('div', { class: 'notice-layer', hidden: true });
+  const toast = el('div', { class: 'toast', role: 'status', hidden: true });
   // Keys typed here go to the remote machine, not to the page: an application, named for the guest.
   const screen = el('div', { class: 'screen', role: 'application' });
-  const stage = el('main', { class: 'stage' }, screen, noticeLayer);
+  const stage = el('main', { class: 'stage' }, screen, noticeLayer, toast);
   document.body.append(toolbar, stage);
 
   const setTitle = (text: string): void => {
@@ -96,5 +102,13 @@ export function buildChrome(opts: ChromeOptions): ConsoleChrome {
     if (notice.tone !== 'progress') button?.focus();
   };
 
-  return { screen, controls, setTitle, setState, showNotice };
+  let toastTimer: ReturnType<typeof setTimeout> | undefined;
+  const showToast = (text: string): void => {
+    toast.textContent = text;
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => (toast.hidden = true), TOAST_MS);
+  };
+
+  return { screen, controls, setTitle, setState, showNotice, showToast };
 }

@@ -11,13 +11,16 @@ export interface PasteBoxParts {
 
 export interface PasteBoxOptions {
   id: string;
+  heading: string;
+  /** Rows above the help text (what the guest copied). */
+  before?: HTMLElement[];
   help: string;
   placeholder: string;
   label: string;
   /** Rows between the text box and the buttons (counters, progress). */
   extra?: HTMLElement[];
-  /** The action that sends the text; placed after Cancel. */
-  submit: HTMLButtonElement;
+  /** The actions that send the text, after Cancel; Ctrl+Enter presses the last one. */
+  submit: HTMLButtonElement[];
 }
 
 /**
@@ -38,17 +41,19 @@ export function pasteBox(opts: PasteBoxOptions): PasteBoxParts {
   const dialog = el(
     'dialog',
     { class: 'dialog paste-dialog', 'aria-labelledby': opts.id },
-    el('div', { class: 'dialog-head' }, el('h2', { id: opts.id }, t('paste.heading')), closeButton),
+    el('div', { class: 'dialog-head' }, el('h2', { id: opts.id }, opts.heading), closeButton),
+    ...(opts.before ?? []),
     el('p', { class: 'dialog-help' }, opts.help),
     textarea,
     ...(opts.extra ?? []),
-    el('div', { class: 'dialog-actions' }, cancelButton, opts.submit),
+    el('div', { class: 'dialog-actions' }, cancelButton, ...opts.submit),
   );
   document.body.append(dialog);
   textarea.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !opts.submit.disabled) {
+    const main = opts.submit.at(-1);
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && main && !main.disabled && !main.hidden) {
       event.preventDefault();
-      opts.submit.click();
+      main.click();
     }
   });
   return { dialog, textarea, cancelButton, closeButton };

@@ -10,10 +10,11 @@ export function pasteDialog(paste: (text: string) => void, onClose: () => void):
   const sendButton = el('button', { type: 'button', class: 'btn btn-primary' }, t('term_paste.send'));
   const { dialog, textarea, cancelButton, closeButton } = pasteBox({
     id: 'term-paste-heading',
+    heading: t('paste.heading'),
     help: t('term_paste.help'),
     placeholder: t('term_paste.placeholder'),
     label: t('term_paste.label'),
-    submit: sendButton,
+    submit: [sendButton],
   });
 
   const updateButton = (): void => {

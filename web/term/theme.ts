@@ -1,7 +1,7 @@
 import type { ITheme } from '@xterm/xterm';
 
 /** The console page's dark palette (web/shared/console.css) for the terminal. */
-export const TERMINAL_THEME: ITheme = {
+const DARK: ITheme = {
   background: '#0c0e11',
   foreground: '#e6e8eb',
   cursor: '#e6e8eb',
@@ -25,5 +25,33 @@ export const TERMINAL_THEME: ITheme = {
   brightCyan: '#6fd2de',
   brightWhite: '#ffffff',
 };
+
+/** The light palette: dark text on the page's light background, colours deep enough to read on it. */
+const LIGHT: ITheme = {
+  background: '#f3f4f6',
+  foreground: '#1f2328',
+  cursor: '#1f2328',
+  cursorAccent: '#f3f4f6',
+  selectionBackground: '#2f6fed44',
+  selectionInactiveBackground: '#2f6fed22',
+  black: '#1f2328',
+  red: '#c62828',
+  green: '#1a7f37',
+  yellow: '#9a6700',
+  blue: '#0969da',
+  magenta: '#8250df',
+  cyan: '#1b7c83',
+  white: '#6e7781',
+  brightBlack: '#57606a',
+  brightRed: '#a40e26',
+  brightGreen: '#116329',
+  brightYellow: '#7d4e00',
+  brightBlue: '#0550ae',
+  brightMagenta: '#6639ba',
+  brightCyan: '#136061',
+  brightWhite: '#8c959f',
+};
+
+export const TERMINAL_THEMES: Record<'dark' | 'light', ITheme> = { dark: DARK, light: LIGHT };
 
 export const TERMINAL_FONT = 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace';

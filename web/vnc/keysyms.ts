@@ -99,6 +99,20 @@ function usLayoutKey(char: string): LayoutKey | undefined {
   return US_LAYOUT.get(char);
 }
 
+/**
+ * The characters of `text` a console cannot be sent as keys: not on the US keyboard the guest is
+ * assumed to have (QEMU maps keys, not characters). Each is named once, in order of appearance.
+ */
+export function untypeable(text: string): string[] {
+  const found = new Set<string>();
+  for (const char of text.replace(/\r\n?/g, '\n')) {
+    const codePoint = char.codePointAt(0) ?? 0;
+    if (char === '\n' || char === '\t' || codePoint < 0x20 || (codePoint >= 0x7f && codePoint < 0xa0)) continue;
+    if (!usLayoutKey(char)) found.add(char);
+  }
+  return [...found];
+}
+
 /** One character to type: the key, and whether Shift must be held (the guest sees key codes, not text). */
 export interface Keystroke {
   key: Key;

@@ -1,14 +1,13 @@
 import { toolbarButton } from '../shared/controls.js';
 import { el } from '../shared/dom.js';
-import { icon } from '../shared/icons.js';
 import { t } from '../shared/i18n.js';
+import { icon } from '../shared/icons.js';
 import { dropdownMenu } from '../shared/menu.js';
+import { onSettings, settings, updateSettings, type Settings } from '../shared/settings.js';
 
-export type ScalingMode = 'scale' | 'remote' | 'none';
+export type ScalingMode = Settings['scaling'];
 
-const MODES: ScalingMode[] = ['scale', 'remote', 'none'];
-
-const STORAGE_KEY = 'proxmoxvnc.scaling';
+export const SCALING_MODES: ScalingMode[] = ['scale', 'remote', 'none'];
 
 interface Scalable {
   scaleViewport: boolean;
@@ -30,49 +29,28 @@ export function applyScaling(rfb: Scalable, mode: ScalingMode): void {
   rfb.dragViewport = pan;
 }
 
-/** The customer's last choice; storage may be blocked (e.g. third-party frames), so it is best effort. */
-export function savedScaling(): ScalingMode {
-  try {
-    const saved = localStorage.getItem(STORAGE_KEY);
-    if (saved === 'scale' || saved === 'remote' || saved === 'none') return saved;
-  } catch {
-    // storage unavailable
-  }
-  return 'scale';
-}
-
-function saveScaling(mode: ScalingMode): void {
-  try {
-    localStorage.setItem(STORAGE_KEY, mode);
-  } catch {
-    // storage unavailable: the choice lasts for this page only
-  }
-}
-
-/** The toolbar's scaling selector; `onChange` applies a new mode to the live connection. */
-export function scalingMenu(initial: ScalingMode, onChange: (mode: ScalingMode) => void, onClose: () => void): HTMLElement {
+/** The toolbar's scaling selector; it follows the setting, wherever that is changed. */
+export function scalingMenu(onClose: () => void): HTMLElement {
   const button = toolbarButton({ label: t('scaling.scale'), icon: 'scale', hint: t('scaling.heading'), menu: true });
   const label = button.querySelector('.tb-label');
   const menu = dropdownMenu(button, 'menu--scaling', onClose);
-  const items = MODES.map((mode) => {
+  const items = SCALING_MODES.map((mode) => {
     const item = el(
       'button',
       { type: 'button', class: 'menu-item', role: 'menuitemradio', 'aria-checked': 'false', 'data-mode': mode },
       el('span', { class: 'menu-check' }, icon('check')),
       el('span', { class: 'menu-text' }, el('span', { class: 'menu-label' }, t(`scaling.${mode}`)), el('span', { class: 'menu-hint' }, t(`scaling.${mode}.hint`))),
     );
-    item.addEventListener('click', () => select(mode));
+    item.addEventListener('click', () => updateSettings({ scaling: mode }));
     return item;
   });
   menu.panel.append(el('div', { class: 'menu-heading' }, t('scaling.heading')), ...items);
 
-  function select(mode: ScalingMode): void {
+  const show = (mode: ScalingMode): void => {
     for (const item of items) item.setAttribute('aria-checked', String(item.dataset.mode === mode));
     if (label) label.textContent = t(`scaling.${mode}`);
-    saveScaling(mode);
-    onChange(mode);
-  }
-  for (const item of items) item.setAttribute('aria-checked', String(item.dataset.mode === initial));
-  if (label) label.textContent = t(`scaling.${initial}`);
+  };
+  onSettings((s) => show(s.scaling));
+  show(settings().scaling);
   return menu.root;
 }
