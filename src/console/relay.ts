@@ -229,10 +229,14 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     }
     return !stopped;
   };
-  /** A short record ends a burst: what was gathered goes out at once, or else at the end of this turn. */
-  const flushAfter = (chunk: Buffer) => {
-    if (chunk.length < FULL_RECORD || gatheredBytes >= MAX_GATHERED) flush();
-    else flushLater ??= setImmediate(flush);
+  /**
+   * A short record that carried data ends a burst: what was gathered goes out at once, or else at
+   * the end of this turn (a record of headers alone, as a sender writing header and payload apart
+   * makes, says nothing).
+   */
+  const flushAfter = (chunk: Buffer, before: number) => {
+    if ((chunk.length < FULL_RECORD && gatheredBytes > before) || gatheredBytes >= MAX_GATHERED) flush();
+    else if (gathered.length > 0) flushLater ??= setImmediate(flush);
   };
   for (const listener of wsDataListeners) upstreamSocket.off('data', listener);
   if (reads) {
@@ -240,7 +244,8 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     // it only make this count later, never early).
     const ended = () => written - browserSocket.writableLength;
     reads.take((chunk) => {
-      if (read(chunk)) flushAfter(chunk);
+      const before = gatheredBytes;
+      if (read(chunk)) flushAfter(chunk, before);
       // Frames gathered or queued may be views of this buffer: it is free once they are written.
       if (gathered.length > 0 || browserSocket.writableLength > 0) reads.bufferKept(written + gatheredFrameBytes);
       // Pausing is flush()'s: a false here would stop reads without a resume to follow.
@@ -248,7 +253,8 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     }, ended);
   } else {
     upstreamSocket.on('data', (chunk: Buffer) => {
-      if (read(chunk)) flushAfter(chunk);
+      const before = gatheredBytes;
+      if (read(chunk)) flushAfter(chunk, before);
     });
   }
   return {
