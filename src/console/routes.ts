@@ -143,7 +143,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
   app.get<{ Params: { id: string } }>('/console/:id/', async (request, reply) => {
     const session = await authenticated(request, request.params.id);
-    const ctx = pageContext(request, deps.assetBase);
+    const ctx = pageContext(request, deps.assetBase, session?.grant.lang);
     if (!session) {
       const outcome = await refusalOutcome(request, request.params.id);
       return html(reply, 403, outcome ? renderOutcomePage(ctx, outcome) : renderErrorPage(ctx, 'message.unavailable.title', 'message.unavailable.text'));

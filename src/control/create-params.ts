@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isHostName } from '../config/schema.js';
 import { closestName } from '../config/suggest.js';
+import { LANGUAGES } from '../console/i18n/index.js';
 import type { GrantRequest } from '../sessions/grant.js';
 import { invalidParams, type ApiError } from './errors.js';
 
@@ -61,6 +62,12 @@ function paramsSchema(limits: CreateLimits) {
     view_only: boolean.default(false),
     title: text(128).optional(),
     validate: boolean.default(true),
+    lang: z
+      .string()
+      .trim()
+      .transform((tag) => tag.toLowerCase().split(/[-_]/)[0] ?? '')
+      .pipe(z.enum(LANGUAGES as [string, ...string[]], `must be one of ${LANGUAGES.join(', ')} (a tag such as de-CH counts as de)`))
+      .optional(),
   });
 }
 
@@ -150,5 +157,6 @@ function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown
     viewOnly: p.view_only,
     title: p.title,
     validate: p.validate,
+    lang: p.lang,
   };
 }

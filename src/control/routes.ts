@@ -71,7 +71,8 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     }
     let grant: ConsoleGrant;
     try {
-      grant = await access.grant(params);
+      // The page's language is the link's own, not something Proxmox is asked about.
+      grant = { ...(await access.grant(params)), ...(params.lang ? { lang: params.lang } : {}) };
     } catch (error) {
       if (error instanceof ProxmoxError) {
         metrics.proxmoxErrors.labels(error.code).inc();

@@ -33,6 +33,8 @@ export interface ConsoleGrant {
   title?: string;
   viewOnly: boolean;
   maxDurationMs: number;
+  /** The page's language when the backend chose one (`lang`); else the browser's. */
+  lang?: string;
 }
 
 /** What the backend asks for, checked for form: the grant is made from it. */
@@ -50,4 +52,5 @@ export interface GrantRequest {
   viewOnly: boolean;
   title?: string;
   validate: boolean;
+  lang?: string;
 }

@@ -63,7 +63,6 @@ export const en = {
   'toolbar.keys': 'Keys',
   'toolbar.keys.hint': 'Send a key combination',
   'toolbar.paste': 'Paste',
-  'toolbar.paste.hint': 'Type text into the console',
   'toolbar.term_paste.hint': 'Paste from the clipboard (Ctrl+Shift+V)',
   'toolbar.copy': 'Copy',
   'toolbar.copy.hint': 'Copy the selected text (Ctrl+Shift+C)',

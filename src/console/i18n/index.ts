@@ -1,10 +1,11 @@
+import { de } from './de.js';
 import { en, type Catalog, type MessageKey } from './en.js';
 import { fill } from './fill.js';
 
 export type { Catalog, MessageKey };
 
 /** Every catalog, by its language tag; one file per language. */
-export const CATALOGS: Readonly<Record<string, Catalog>> = { en };
+export const CATALOGS: Readonly<Record<string, Catalog>> = { en, de };
 
 export const DEFAULT_LANGUAGE = 'en';
 
