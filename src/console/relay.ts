@@ -78,6 +78,7 @@ class PendingCounts {
   constructor(private readonly onBytes: (toBrowser: number, toUpstream: number) => void) {}
 
   add(toBrowser: number, toUpstream: number): void {
+    if (toBrowser === 0 && toUpstream === 0) return;
     if (this.toBrowser === 0 && this.toUpstream === 0) {
       unreported.add(this);
       reportTimer ??= setInterval(() => {
@@ -90,10 +91,12 @@ class PendingCounts {
 
   report(): void {
     const { toBrowser, toUpstream } = this;
+    // Out of the set first, even with nothing to tell: an empty message registers a count of 0,
+    // and an entry left behind would hold both sockets for the life of the process.
+    unreported.delete(this);
     if (toBrowser === 0 && toUpstream === 0) return;
     this.toBrowser = 0;
     this.toUpstream = 0;
-    unreported.delete(this);
     this.onBytes(toBrowser, toUpstream);
   }
 }
