@@ -1,11 +1,17 @@
 import { de } from './de.js';
 import { en, type Catalog, type MessageKey } from './en.js';
+import { es } from './es.js';
+import { fr } from './fr.js';
+import { it } from './it.js';
+import { nl } from './nl.js';
+import { pl } from './pl.js';
+import { pt } from './pt.js';
 import { fill } from './fill.js';
 
 export type { Catalog, MessageKey };
 
 /** Every catalog, by its language tag; one file per language. */
-export const CATALOGS: Readonly<Record<string, Catalog>> = { en, de };
+export const CATALOGS: Readonly<Record<string, Catalog>> = { en, de, fr, es, it, nl, pt, pl };
 
 export const DEFAULT_LANGUAGE = 'en';
 
