@@ -5,6 +5,7 @@ import { originWithPort, publicOrigin as derivePublicOrigin } from './config/ind
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
 import { CONSOLE_CSP } from './console/pages.js';
+import { loadBrand } from './console/brand.js';
 import { consoleSide } from './console/plugin.js';
 import { GuestPower } from './console/power.js';
 import { attachConsoleSockets } from './console/socket.js';
@@ -204,6 +205,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       servesHere,
       power: new GuestPower(clients, log.child('PROXMOX')),
       frameAncestors: config.frame_ancestors,
+      brand: loadBrand(config.brand, ASSET_BASE),
       ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
     },
     sockets: consoleSockets,

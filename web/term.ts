@@ -28,7 +28,7 @@ const COPIED_FEEDBACK_MS = 1500;
 const options = readConsoleOptions();
 const endpoints = sessionEndpoints(options.sessionId);
 const embed = embedMessenger(options.frameAncestors);
-const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.terminal', { title }), onTitle: embed.title });
+const chrome = buildChrome({ title: options.title, ...(options.brand ? { brand: options.brand } : {}), viewOnly: options.viewOnly, screenLabel: (title) => t('page.terminal', { title }), onTitle: embed.title });
 chrome.screen.classList.add('term-screen');
 
 allowScriptStyles(options.styleNonce);

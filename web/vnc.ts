@@ -22,7 +22,7 @@ import { applyStickyModifiers, barKey, typingInput } from './vnc/typing.js';
 const options = readConsoleOptions();
 const endpoints = sessionEndpoints(options.sessionId);
 const embed = embedMessenger(options.frameAncestors);
-const chrome = buildChrome({ title: options.title, viewOnly: options.viewOnly, screenLabel: (title) => t('page.screen', { title }), onTitle: embed.title });
+const chrome = buildChrome({ title: options.title, ...(options.brand ? { brand: options.brand } : {}), viewOnly: options.viewOnly, screenLabel: (title) => t('page.screen', { title }), onTitle: embed.title });
 
 applyTheme();
 

@@ -40,6 +40,12 @@ function convert(kind: EnvKind, text: string): unknown {
       return toList(text);
     case 'boolean-or-list':
       return toBoolean(text) ?? toList(text);
+    case 'json':
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
     case 'port-range': {
       const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(text);
       if (range) return { from: Number(range[1]), to: Number(range[2]) };

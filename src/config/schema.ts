@@ -6,7 +6,7 @@ export const SECRET_ADVICE = 'make one with: openssl rand -hex 32';
 const MIN_SECRET_LENGTH = 32;
 
 /** How an environment variable's text becomes the field's value (the file holds typed JSON). */
-export type EnvKind = 'string' | 'number' | 'boolean' | 'list' | 'boolean-or-list' | 'port-range';
+export type EnvKind = 'string' | 'number' | 'boolean' | 'list' | 'boolean-or-list' | 'port-range' | 'json';
 
 function field<S extends z.ZodType>(env: EnvKind, schema: S): { env: EnvKind; schema: S } {
   return { env, schema };
@@ -120,6 +120,22 @@ const port = (what: string) => {
   return z.number({ error }).int({ error }).min(1, { error }).max(65535, { error });
 };
 
+/** A colour the pages can put in a style sheet as it is: nothing but six hex digits. */
+const colour = z.string({ error: 'must be a colour like #2f6fed' }).regex(/^#[0-9A-Fa-f]{6}$/, { error: 'must be a colour like #2f6fed' });
+
+const brand = z.strictObject(
+  {
+    name: z
+      .string({ error: 'must be the product name' })
+      .min(1, { error: 'must not be empty' })
+      .max(64, { error: 'must be at most 64 characters' })
+      .refine((value) => ![...value].some((c) => c < ' ' || c === '\u007f'), { error: 'must not contain control characters' }),
+    logo_file: path.optional(),
+    accent: colour.optional(),
+  },
+  { error: 'must be an object like {"name": "My Cloud", "logo_file": "/etc/proxmoxvnc/logo.svg", "accent": "#2f6fed"}' },
+);
+
 export const CONFIG_FIELDS = {
   // The original program's fields.
   authorization: field(
@@ -193,6 +209,7 @@ export const CONFIG_FIELDS = {
   max_connections_per_address: field('number', integer(0, 1_000_000, 256)),
   clipboard_max_bytes: field('number', integer(0, 1024 * 1024, 64 * 1024)),
   browser_messages_per_second: field('number', integer(10, 1_000_000, 1000)),
+  brand: field('json', brand.optional()),
   session_ports: field(
     'port-range',
     z

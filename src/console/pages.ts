@@ -4,6 +4,7 @@
  * options to the bundle as a JSON data block, which the browser never executes.
  */
 import { catalogFor, DEFAULT_LANGUAGE, translate, type Catalog, type MessageKey } from './i18n/index.js';
+import type { PageBrand } from './brand.js';
 import type { OutcomeCode } from './outcomes.js';
 
 /** What every page needs: where its assets are, and which language it speaks. */
@@ -12,6 +13,8 @@ export interface PageContext {
   assetBase: string;
   /** A language of src/console/i18n (pickLanguage). */
   lang: string;
+  /** The operator's `brand`: its name in titles, its logo and accent colour on every page. */
+  brand?: PageBrand;
 }
 
 export interface ConsolePageOptions extends PageContext {
@@ -37,6 +40,7 @@ export interface ConsolePageData {
   strings: Catalog;
   styleNonce?: string;
   frameAncestors: readonly string[];
+  brand?: PageBrand;
 }
 
 const DEFAULT_CONTEXT: PageContext = { assetBase: '/assets/', lang: DEFAULT_LANGUAGE };
@@ -75,7 +79,7 @@ function htmlDocument(ctx: PageContext, parts: { title: string; stylesheet: stri
 <title>${escapeHtml(parts.title)}</title>
 <link rel="icon" type="image/svg+xml" href="${base}favicon.svg">
 <link rel="stylesheet" href="${base}${parts.stylesheet}">
-${parts.head ?? ''}</head>
+${ctx.brand?.styleUrl ? `<link rel="stylesheet" href="${escapeHtml(ctx.brand.styleUrl)}">\n` : ''}${parts.head ?? ''}</head>
 <body class="${parts.bodyClass}">
 ${parts.body}
 </body>
@@ -95,9 +99,10 @@ export function renderConsolePage(opts: ConsolePageOptions): string {
     strings: catalog,
     ...(opts.styleNonce ? { styleNonce: opts.styleNonce } : {}),
     frameAncestors: opts.frameAncestors ?? [],
+    ...(opts.brand ? { brand: opts.brand } : {}),
   };
   return htmlDocument(opts, {
-    title: translate(catalog, 'page.title', { title: opts.title }),
+    title: brandedTitle(opts, opts.title, translate(catalog, 'page.title', { title: opts.title })),
     stylesheet: `${bundle}.css`,
     bodyClass: 'console',
     head: `<script type="application/json" id="console-options">${jsonForHtml(data)}</script>
@@ -107,13 +112,24 @@ export function renderConsolePage(opts: ConsolePageOptions): string {
   });
 }
 
+/** "<title> – <product>" with a brand, else the catalog's own form. */
+function brandedTitle(ctx: PageContext, title: string, unbranded: string): string {
+  return ctx.brand ? `${title} – ${ctx.brand.name}` : unbranded;
+}
+
+function brandHeader(brand: PageBrand | undefined): string {
+  if (!brand) return '';
+  const logo = brand.logoUrl ? `<img class="message-logo" src="${escapeHtml(brand.logoUrl)}" alt="">` : '';
+  return `<div class="message-brand">${logo}<span>${escapeHtml(brand.name)}</span></div>\n`;
+}
+
 function messagePage(ctx: PageContext, title: string, heading: string, paragraphs: string[]): string {
   return htmlDocument(ctx, {
-    title,
+    title: brandedTitle(ctx, title, title),
     stylesheet: 'message.css',
     bodyClass: 'message',
     body: `<main class="message-page"><div class="message-card">
-<h1>${escapeHtml(heading)}</h1>
+${brandHeader(ctx.brand)}<h1>${escapeHtml(heading)}</h1>
 ${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
 </div></main>`,
   });

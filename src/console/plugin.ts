@@ -42,7 +42,7 @@ export const consoleSide: FastifyPluginAsync<ConsoleSideOptions> = async (app, o
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     reply.type('text/html; charset=utf-8');
-    const ctx = pageContext(request, assetBase);
+    const ctx = pageContext(request, options.routes);
     if (error instanceof StoreUnavailableError) {
       log.warn('request refused: the shared store is unreachable', { url: request.routeOptions.url, error });
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(renderErrorPage(ctx, 'message.unavailable.title', 'message.store.text'));

@@ -11,6 +11,7 @@ import { TOKEN_PATTERN } from '../tokens/token.js';
 import { pickLanguage } from './i18n/index.js';
 import type { EndedOutcome, OutcomeCode } from './outcomes.js';
 import { renderConsolePage, renderErrorPage, renderInvalidSessionPage, renderOutcomePage, type PageContext } from './pages.js';
+import type { BrandAssets } from './brand.js';
 import type { GuestPower } from './power.js';
 import { SESSION_COOKIE, sessionCookieOptions, type CookiePolicy } from './session-cookie.js';
 
@@ -31,6 +32,8 @@ export interface ConsoleRouteDeps {
   power?: GuestPower;
   /** `frame_ancestors`: a framed page posts its events to these origins only. */
   frameAncestors?: readonly string[];
+  /** The operator's `brand`, read at start (loadBrand). */
+  brand?: BrandAssets | null;
 }
 
 /**
@@ -82,8 +85,16 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   sessions.onEnded(({ id, reason }) => recentEnds.add(id, reason));
 
   const html = (reply: FastifyReply, status: number, page: string) => reply.code(status).type('text/html; charset=utf-8').send(page);
-  const invalidSession = (request: FastifyRequest, reply: FastifyReply) => html(reply, 404, renderInvalidSessionPage(pageContext(request, deps.assetBase)));
-  const busy = (request: FastifyRequest, reply: FastifyReply) => html(reply, 503, renderErrorPage(pageContext(request, deps.assetBase), 'message.unavailable.title', 'message.busy.text'));
+  const { logo, style } = deps.brand ?? {};
+  if (logo) {
+    // Shown as an image; opened on its own, an SVG must not run anything in the gateway's origin.
+    app.get(logo.path, async (_request, reply) =>
+      reply.type(logo.type).header('cache-control', 'no-cache').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox").send(logo.body),
+    );
+  }
+  if (style) app.get(style.path, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(style.body));
+  const invalidSession = (request: FastifyRequest, reply: FastifyReply) => html(reply, 404, renderInvalidSessionPage(pageContext(request, deps)));
+  const busy = (request: FastifyRequest, reply: FastifyReply) => html(reply, 503, renderErrorPage(pageContext(request, deps), 'message.unavailable.title', 'message.busy.text'));
 
   // HEAD must never redeem (link checkers and previews send it), so it is its own route.
   app.head('/vnc/:token', async (_request, reply) => reply.type('text/html; charset=utf-8').send());
@@ -92,7 +103,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const wait = await invalidRedemptions.retryAfter(request);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
-      return html(reply, 429, renderErrorPage(pageContext(request, deps.assetBase), 'message.throttled.title', 'message.throttled.text'));
+      return html(reply, 429, renderErrorPage(pageContext(request, deps), 'message.throttled.title', 'message.throttled.text'));
     }
     const { token } = request.params;
     const redeemed = TOKEN_PATTERN.test(token) ? await tokens.redeem(token) : null;
@@ -143,7 +154,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
   app.get<{ Params: { id: string } }>('/console/:id/', async (request, reply) => {
     const session = await authenticated(request, request.params.id);
-    const ctx = pageContext(request, deps.assetBase, session?.grant.lang);
+    const ctx = pageContext(request, deps, session?.grant.lang);
     if (!session) {
       const outcome = await refusalOutcome(request, request.params.id);
       return html(reply, 403, outcome ? renderOutcomePage(ctx, outcome) : renderErrorPage(ctx, 'message.unavailable.title', 'message.unavailable.text'));
@@ -178,7 +189,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 }
 
 /** The language and assets of a page for this request: the browser's language until a link says otherwise. */
-export function pageContext(request: FastifyRequest, assetBase: string, linkLang?: string): PageContext {
+export function pageContext(request: FastifyRequest, deps: Pick<ConsoleRouteDeps, 'assetBase' | 'brand'>, linkLang?: string): PageContext {
   const accept = request.headers['accept-language'];
-  return { assetBase, lang: pickLanguage(linkLang, typeof accept === 'string' ? accept : undefined) };
+  const lang = pickLanguage(linkLang, typeof accept === 'string' ? accept : undefined);
+  return deps.brand ? { assetBase: deps.assetBase, lang, brand: deps.brand.page } : { assetBase: deps.assetBase, lang };
 }

@@ -36,6 +36,7 @@ export interface ConsoleChrome {
 
 export interface ChromeOptions {
   title: string;
+  brand?: { name: string; logoUrl?: string };
   viewOnly: boolean;
   screenLabel: (title: string) => string;
   /** Called with every title the page shows (for an embedding panel). */
@@ -51,7 +52,9 @@ export function buildChrome(opts: ChromeOptions): ConsoleChrome {
   const toolbar = el(
     'header',
     { class: 'toolbar' },
-    el('div', { class: 'tb-start' }, el('span', { class: 'tb-logo', 'aria-hidden': 'true' }, icon('monitor')), title, pill, viewOnlyBadge),
+    el('div', { class: 'tb-start' }, (opts.brand?.logoUrl
+        ? el('img', { class: 'tb-brand-logo', src: opts.brand.logoUrl, alt: opts.brand.name })
+        : el('span', { class: 'tb-logo', 'aria-hidden': 'true' }, icon('monitor'))), title, pill, viewOnlyBadge),
     controls,
   );
 
@@ -65,7 +68,7 @@ export function buildChrome(opts: ChromeOptions): ConsoleChrome {
   const setTitle = (text: string): void => {
     title.textContent = text;
     title.title = text;
-    document.title = t('page.title', { title: text });
+    document.title = opts.brand ? `${text} – ${opts.brand.name}` : t('page.title', { title: text });
     screen.setAttribute('aria-label', opts.screenLabel(text));
     opts.onTitle?.(text);
   };

@@ -13,9 +13,18 @@ export interface ConsoleOptions {
   styleNonce?: string;
   /** `frame_ancestors`, for the events a framed page posts to its parent. */
   frameAncestors: string[];
+  /** The operator's brand: its name in the title, its logo in the toolbar. */
+  brand?: { name: string; logoUrl?: string };
 }
 
 let parsed: ConsoleOptions | undefined;
+
+function brandOf(raw: unknown): Pick<ConsoleOptions, 'brand'> {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const { name, logoUrl } = raw as Record<string, unknown>;
+  if (typeof name !== 'string' || name === '') return {};
+  return { brand: typeof logoUrl === 'string' ? { name, logoUrl } : { name } };
+}
 
 /** Read once: every module asks, the block never changes. */
 export function readConsoleOptions(): ConsoleOptions {
@@ -33,6 +42,7 @@ export function readConsoleOptions(): ConsoleOptions {
     viewOnly: data.viewOnly === true,
     lang: typeof data.lang === 'string' ? data.lang : 'en',
     strings,
+    ...brandOf(data.brand),
     frameAncestors: Array.isArray(data.frameAncestors) ? data.frameAncestors.filter((a): a is string => typeof a === 'string') : [],
     ...(typeof data.styleNonce === 'string' && data.styleNonce !== '' ? { styleNonce: data.styleNonce } : {}),
   };
