@@ -3,6 +3,7 @@ import { nodeParam, vmidParam } from '../http/params.js';
 import { vmPath, type Route, type RouteCall } from '../http/route.js';
 import type { InventoryGuest } from '../inventory.js';
 import type { SimState } from '../state.js';
+import { isPaused } from './power.js';
 
 export type GuestType = 'qemu' | 'lxc';
 
@@ -40,10 +41,11 @@ function statistics(guest: InventoryGuest): Record<string, number> {
   };
 }
 
-function statusCurrent(guest: InventoryGuest): Record<string, unknown> {
+function statusCurrent(guest: InventoryGuest, paused: boolean): Record<string, unknown> {
   const common = { vmid: guest.vmid, name: guest.name, status: guest.status, template: guest.template ? 1 : 0, ...statistics(guest) };
   if (guest.type === 'lxc') return { ...common, type: 'lxc' };
-  return { ...common, qmpstatus: guest.status === 'running' ? 'running' : 'stopped', agent: 0 };
+  // A suspended VM still counts as running; only QEMU's own status says it is paused.
+  return { ...common, qmpstatus: guest.status !== 'running' ? 'stopped' : paused ? 'paused' : 'running', agent: 0 };
 }
 
 function statusRoute(type: GuestType): Route {
@@ -54,7 +56,10 @@ function statusRoute(type: GuestType): Route {
     authenticated: true,
     permission: (p) => ({ path: vmPath(p), privilege: 'VM.Audit' }),
     params: { node: nodeParam, vmid: vmidParam },
-    handle: (call) => statusCurrent(routeGuest(call, type)),
+    handle: (call) => {
+      const guest = routeGuest(call, type);
+      return statusCurrent(guest, isPaused(call.state, guest.vmid));
+    },
   };
 }
 

@@ -52,6 +52,9 @@ export interface GuestStatus {
   name?: string;
 }
 
+/** The power routes of `status/<action>` (containers have no reset). */
+export type PowerAction = 'start' | 'shutdown' | 'reboot' | 'stop' | 'reset' | 'suspend' | 'resume';
+
 export interface VncProxyTicket {
   port: number;
   ticket: string;
@@ -195,6 +198,13 @@ export class ProxmoxClient {
   async guestStatus(creds: ProxmoxCredentials, node: string, type: GuestType, vmid: number): Promise<GuestStatus> {
     const data = asRecord(await this.call(creds, 'GET', guestPath(node, type, vmid, 'status/current')));
     return { status: optionalString(data.status) ?? 'unknown', name: optionalString(data.name) };
+  }
+
+  /** POST status/<action>: Proxmox starts a task and answers its UPID. Needs VM.PowerMgmt. */
+  async powerAction(creds: ProxmoxCredentials, node: string, type: GuestType, vmid: number, action: PowerAction): Promise<string> {
+    const data = await this.call(creds, 'POST', guestPath(node, type, vmid, `status/${action}`));
+    if (typeof data !== 'string' || !data.startsWith('UPID:')) throw new ProxmoxError('proxmox_error', `Proxmox answered status/${action} without a task id.`);
+    return data;
   }
 
   async vncproxy(creds: ProxmoxCredentials, node: string, type: GuestType, vmid: number): Promise<VncProxyTicket> {
