@@ -177,6 +177,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     ...(stores.redis ? { redis: stores.redis.client, nameSpace: `${config.redis_key_prefix}rate-limit:`, skipOnError: true } : {}),
   });
   app.addHook('onSend', securityHeaders(CONSOLE_CSP(config.frame_ancestors)));
+  const guestPower = new GuestPower(clients, log.child('PROXMOX'), metrics);
   let draining = false;
   const allowedOrigins = new Set([publicOrigin, ...config.allowed_origins]);
   await app.register(controlApi, {
@@ -189,6 +190,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     access,
     metrics,
     hosts,
+    power: guestPower,
     unavailable: () => stores.unavailable(),
     draining: () => draining,
   });
@@ -203,7 +205,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       // Only framing by another site makes the cookie third-party; 'self' needs no SameSite=None.
       cookiePolicy: { secure: publicOrigin.startsWith('https:'), embeddable: config.frame_ancestors.some((a) => a !== "'self'") },
       servesHere,
-      power: new GuestPower(clients, log.child('PROXMOX')),
+      power: guestPower,
       frameAncestors: config.frame_ancestors,
       brand: loadBrand(config.brand, ASSET_BASE),
       ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),

@@ -14,6 +14,7 @@ import { t } from './shared/i18n.js';
 import { keyBar, keyboardButton } from './shared/keybar.js';
 import { StickyModifiers } from './shared/sticky.js';
 import { readConsoleOptions } from './shared/options.js';
+import { offerPower } from './shared/power.js';
 import { settingsButton } from './shared/settings-dialog.js';
 import { applyTheme, effectiveTheme, onSettings, settings } from './shared/settings.js';
 import { ConnectionSupervisor, type ConsoleTransport } from './shared/supervisor.js';
@@ -149,6 +150,8 @@ function buildToolbar(): void {
     controls.push(paste);
     if (bar) controls.push(keyboardButton(bar, { focus: focusTerminal, blur: () => term.blur() }));
   }
+  const power = offerPower(options.power, endpoints.power, { showToast: chrome.showToast, setGuestAction: (action) => supervisor.setGuestAction(action) }, focusTerminal);
+  if (power) controls.push(power);
   const reconnect = toolbarButton({ label: t('toolbar.reconnect'), icon: 'refresh', iconOnly: true });
   reconnect.classList.add('tb-reconnect');
   reconnect.addEventListener('click', () => supervisor.start());

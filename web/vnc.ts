@@ -9,6 +9,7 @@ import { fullscreenButton } from './shared/fullscreen.js';
 import { t } from './shared/i18n.js';
 import { keyBar, keyboardButton } from './shared/keybar.js';
 import { readConsoleOptions } from './shared/options.js';
+import { offerPower } from './shared/power.js';
 import { settingsButton } from './shared/settings-dialog.js';
 import { applyTheme, onSettings, settings, updateSettings, type Settings } from './shared/settings.js';
 import { StickyModifiers } from './shared/sticky.js';
@@ -176,6 +177,8 @@ function buildToolbar(): void {
       toolbarSeparator(),
     );
   }
+  const power = offerPower(options.power, endpoints.power, { showToast: chrome.showToast, setGuestAction: (action) => supervisor.setGuestAction(action) }, focusConsole);
+  if (power) controls.push(power);
   const reconnect = toolbarButton({ label: t('toolbar.reconnect'), icon: 'refresh', iconOnly: true });
   reconnect.classList.add('tb-reconnect');
   reconnect.addEventListener('click', () => supervisor.start());

@@ -27,6 +27,8 @@ export interface ConsolePageOptions extends PageContext {
   styleNonce?: string;
   /** `frame_ancestors`: whom a framed page may tell what happens (postMessage). */
   frameAncestors?: readonly string[];
+  /** The power actions the link allows. */
+  power?: readonly string[];
 }
 
 /** What the browser bundle reads from the `#console-options` block. */
@@ -41,6 +43,7 @@ export interface ConsolePageData {
   styleNonce?: string;
   frameAncestors: readonly string[];
   brand?: PageBrand;
+  power?: readonly string[];
 }
 
 const DEFAULT_CONTEXT: PageContext = { assetBase: '/assets/', lang: DEFAULT_LANGUAGE };
@@ -100,6 +103,7 @@ export function renderConsolePage(opts: ConsolePageOptions): string {
     ...(opts.styleNonce ? { styleNonce: opts.styleNonce } : {}),
     frameAncestors: opts.frameAncestors ?? [],
     ...(opts.brand ? { brand: opts.brand } : {}),
+    ...(opts.power?.length ? { power: opts.power } : {}),
   };
   return htmlDocument(opts, {
     title: brandedTitle(opts, opts.title, translate(catalog, 'page.title', { title: opts.title })),

@@ -1,7 +1,8 @@
 import type { Logger } from '../log.js';
-import type { ProxmoxClient, ProxmoxCredentials } from '../proxmox/client.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { PowerAction, ProxmoxClient, ProxmoxCredentials } from '../proxmox/client.js';
 import type { ProxmoxClients } from '../proxmox/clients.js';
-import { isProxmoxError } from '../proxmox/errors.js';
+import { isProxmoxError, ProxmoxError } from '../proxmox/errors.js';
 import { resolveGuest } from '../proxmox/guest.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import type { SessionRecord } from '../sessions/record.js';
@@ -11,9 +12,12 @@ import type { GuestCondition } from './outcomes.js';
 const CONDITION_FRESH_MS = 2000;
 const MAX_REMEMBERED = 10_000;
 
+const POWER_PRIVILEGE = 'VM.PowerMgmt';
+
 /**
  * The guest behind a session, seen with the session's own credentials: how it stands (for the
- * page's state route). Nothing here is told to the browser beyond a GuestCondition.
+ * page's state route), and the power actions its link allows. Nothing here is told to the
+ * browser beyond a GuestCondition and whether an action was taken.
  */
 export class GuestPower {
   private readonly conditions = new Map<string, { at: number; condition: Promise<GuestCondition> }>();
@@ -21,7 +25,40 @@ export class GuestPower {
   constructor(
     private readonly clients: ProxmoxClients,
     private readonly log: Logger,
+    private readonly metrics?: GatewayMetrics,
   ) {}
+
+  /** Whether the grant's identity holds VM.PowerMgmt on its guest (asked at /create when `power` is). */
+  async mayPower(grant: ConsoleGrant): Promise<boolean> {
+    const client = this.clients.for(grant.target);
+    const privileges = await client.permissions(await credentialsOf(client, grant), `/vms/${grant.vmid}`);
+    return POWER_PRIVILEGE in privileges;
+  }
+
+  /**
+   * Runs a power action the session's link allows, with the session's credentials; logged and
+   * counted whatever comes of it. Throws a ProxmoxError for Proxmox's refusals.
+   */
+  async act(session: SessionRecord, action: PowerAction): Promise<string> {
+    const log = this.log.child('PROXMOX', { session: session.id });
+    const { grant } = session;
+    try {
+      if (!grant.power?.includes(action)) throw new ProxmoxError('permission_denied', `The link does not allow ${action}.`);
+      const client = this.clients.for(grant.target);
+      const creds = await credentialsOf(client, grant);
+      const guest = await resolveGuest(client, creds, { node: grant.node, vmid: grant.vmid, type: grant.type });
+      const task = await client.powerAction(creds, guest.node, guest.type, grant.vmid, action);
+      this.conditions.delete(session.id);
+      this.metrics?.powerActions.labels(action, 'ok').inc();
+      log.info('power action', { action, vmid: grant.vmid, task });
+      return task;
+    } catch (error) {
+      const code = isProxmoxError(error) ? error.code : 'error';
+      this.metrics?.powerActions.labels(action, code).inc();
+      log.warn('power action failed', { action, vmid: grant.vmid, code, error });
+      throw error;
+    }
+  }
 
   /** How the session's guest stands now; at most one Proxmox lookup per session every two seconds. */
   condition(session: SessionRecord): Promise<GuestCondition> {

@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenPrefix, type Logger } from '../log.js';
 import { styleNonce } from '../http/security-headers.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { PowerAction } from '../proxmox/client.js';
+import { isProxmoxError } from '../proxmox/errors.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import { sessionState, sessionTitle } from '../sessions/record.js';
 import { SessionLimitError, type SessionStore } from '../sessions/store.js';
@@ -169,6 +171,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         consoleKind: session.grant.console,
         viewOnly: session.grant.viewOnly,
         frameAncestors: deps.frameAncestors ?? [],
+        ...(session.grant.power?.length && deps.power ? { power: session.grant.power } : {}),
         // xterm.js writes its measurements and theme into <style> elements it creates.
         ...(session.grant.console === 'xterm' ? { styleNonce: styleNonce(reply) } : {}),
       }),
@@ -177,6 +180,23 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   app.get<{ Params: { id: string } }>('/console/:id', async (request, reply) =>
     TOKEN_PATTERN.test(request.params.id) ? reply.redirect(`/console/${request.params.id}/`, 301) : reply.callNotFound(),
   );
+
+  // A header no form or image can send: a page of another site would need CORS, which is not given.
+  app.post<{ Params: { id: string; action: string } }>('/console/:id/power/:action', async (request, reply) => {
+    const session = await authenticated(request, request.params.id);
+    if (!session) return reply.code(404).send({ status: 'error', error: 'session_not_found' });
+    if (request.headers['x-proxmoxvnc'] !== 'power') return reply.code(403).send({ status: 'error', error: 'forbidden' });
+    const action = request.params.action as PowerAction;
+    if (!deps.power || !session.grant.power?.includes(action)) return reply.code(403).send({ status: 'error', error: 'not_allowed' });
+    try {
+      await deps.power.act(session, action);
+      return { status: 'success' };
+    } catch (error) {
+      if (!isProxmoxError(error)) throw error;
+      // The code only: the message may name hosts and nodes.
+      return reply.code(error.httpStatus).send({ status: 'error', error: error.code });
+    }
+  });
 
   app.get<{ Params: { id: string }; Querystring: { guest?: string } }>('/console/:id/state', async (request, reply) => {
     const session = await authenticated(request, request.params.id);

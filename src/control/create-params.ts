@@ -5,6 +5,10 @@ import { closestName } from '../config/suggest.js';
 import { LANGUAGES } from '../console/i18n/index.js';
 import type { GrantRequest } from '../sessions/grant.js';
 import { invalidParams, type ApiError } from './errors.js';
+import type { PowerAction } from '../proxmox/client.js';
+
+/** What `power` may list (status/<action> routes; containers have no reset, which Proxmox then refuses). */
+export const POWER_ACTIONS: [PowerAction, ...PowerAction[]] = ['start', 'shutdown', 'reboot', 'stop', 'reset', 'suspend', 'resume'];
 
 /** The original program sent every value as a string: numbers and booleans may come either way. */
 function integer(min: number, max: number) {
@@ -62,6 +66,11 @@ function paramsSchema(limits: CreateLimits) {
     view_only: boolean.default(false),
     title: text(128).optional(),
     validate: boolean.default(true),
+    power: z
+      .union([z.array(z.string()), z.string().transform((list) => list.split(',').map((a) => a.trim()).filter(Boolean))])
+      .pipe(z.array(z.enum(POWER_ACTIONS, `must list actions out of ${POWER_ACTIONS.join(', ')}`)))
+      .transform((actions) => [...new Set(actions)])
+      .optional(),
     lang: z
       .string()
       .trim()
@@ -142,6 +151,7 @@ function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown
     credentials = { kind: 'password', username, password: p.password as string };
   }
   if (p.serial !== undefined && p.console !== 'xterm') return invalidParams({ serial: 'only applies to console "xterm"' });
+  if (p.power?.length && p.view_only) return invalidParams({ power: 'cannot be given to a view_only link' });
   return {
     hostname: p.hostname,
     port: p.port,
@@ -158,5 +168,6 @@ function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown
     title: p.title,
     validate: p.validate,
     lang: p.lang,
+    ...(p.power?.length ? { power: p.power } : {}),
   };
 }

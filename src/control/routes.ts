@@ -14,6 +14,7 @@ import { TOKEN_PATTERN } from '../tokens/token.js';
 import { TokenLimitError, type TokenStore } from '../tokens/store.js';
 import { readCreateBody } from './create-body.js';
 import { createParamsParser } from './create-params.js';
+import type { GuestPower } from '../console/power.js';
 import { ApiError, invalidParams } from './errors.js';
 import { createSecretCheck } from './secret.js';
 import { statusEntry } from './status-view.js';
@@ -31,6 +32,8 @@ export interface ControlDeps {
   unavailable(): string | null;
   access: ConsoleService;
   metrics: GatewayMetrics;
+  /** Checks VM.PowerMgmt for links that offer power actions. */
+  power?: GuestPower;
   /** `proxmox_hosts_allowed`. */
   hosts: HostPolicy;
 }
@@ -72,7 +75,11 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     let grant: ConsoleGrant;
     try {
       // The page's language is the link's own, not something Proxmox is asked about.
-      grant = { ...(await access.grant(params)), ...(params.lang ? { lang: params.lang } : {}) };
+      grant = { ...(await access.grant(params)), ...(params.lang ? { lang: params.lang } : {}), ...(params.power ? { power: params.power } : {}) };
+      // Without validation nothing is asked of Proxmox now: a missing privilege shows when the user acts.
+      if (params.power && params.validate && deps.power && !(await deps.power.mayPower(grant))) {
+        throw new ProxmoxError('permission_denied', `The Proxmox identity lacks VM.PowerMgmt on /vms/${params.vmid}, which power needs.`);
+      }
     } catch (error) {
       if (error instanceof ProxmoxError) {
         metrics.proxmoxErrors.labels(error.code).inc();

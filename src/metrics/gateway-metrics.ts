@@ -29,6 +29,12 @@ export class GatewayMetrics {
     labelNames: ['direction'],
     registers: [this.registry],
   });
+  readonly powerActions = new Counter({
+    name: 'proxmoxvnc_power_actions_total',
+    help: 'Power actions users asked for from the console page, by action and outcome (ok or the error code)',
+    labelNames: ['action', 'outcome'],
+    registers: [this.registry],
+  });
   readonly firstFrameSeconds = new Histogram({
     name: 'proxmoxvnc_first_frame_seconds',
     help: 'Time from a console websocket opening to its first relayed frame',

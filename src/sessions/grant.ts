@@ -1,4 +1,4 @@
-import type { ProxmoxCredentials } from '../proxmox/client.js';
+import type { PowerAction, ProxmoxCredentials } from '../proxmox/client.js';
 
 export type GuestType = 'qemu' | 'lxc';
 export type ConsoleKind = 'novnc' | 'xterm';
@@ -35,6 +35,8 @@ export interface ConsoleGrant {
   maxDurationMs: number;
   /** The page's language when the backend chose one (`lang`); else the browser's. */
   lang?: string;
+  /** Power actions the page may offer (`power`); none when absent. */
+  power?: PowerAction[];
 }
 
 /** What the backend asks for, checked for form: the grant is made from it. */
@@ -53,4 +55,5 @@ export interface GrantRequest {
   title?: string;
   validate: boolean;
   lang?: string;
+  power?: PowerAction[];
 }

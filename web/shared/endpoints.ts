@@ -1,6 +1,8 @@
 export interface SessionEndpoints {
   websocket: string;
   state: string;
+  /** POST <power>/<action> */
+  power: string;
 }
 
 /**
@@ -15,5 +17,6 @@ export function sessionEndpoints(sessionId: string, where: Location = location):
   return {
     websocket: `${wsScheme}//${where.host}${base}websocket`,
     state: `${where.protocol}//${where.host}${base}state`,
+    power: `${where.protocol}//${where.host}${base}power`,
   };
 }

@@ -1,4 +1,5 @@
 import type { MessageKey } from '../../src/console/i18n/en.js';
+import { isPowerAction, type PowerAction } from './power.js';
 
 /** The page options the server renders into `#console-options` (src/console/pages.ts). */
 export interface ConsoleOptions {
@@ -15,6 +16,8 @@ export interface ConsoleOptions {
   frameAncestors: string[];
   /** The operator's brand: its name in the title, its logo in the toolbar. */
   brand?: { name: string; logoUrl?: string };
+  /** The power actions the link allows. */
+  power: PowerAction[];
 }
 
 let parsed: ConsoleOptions | undefined;
@@ -43,6 +46,7 @@ export function readConsoleOptions(): ConsoleOptions {
     lang: typeof data.lang === 'string' ? data.lang : 'en',
     strings,
     ...brandOf(data.brand),
+    power: Array.isArray(data.power) ? data.power.filter(isPowerAction) : [],
     frameAncestors: Array.isArray(data.frameAncestors) ? data.frameAncestors.filter((a): a is string => typeof a === 'string') : [],
     ...(typeof data.styleNonce === 'string' && data.styleNonce !== '' ? { styleNonce: data.styleNonce } : {}),
   };
