@@ -4,7 +4,7 @@
  * time, and each side's fastest of several trials: an interruption (a GC, another process) only
  * ever adds time, so the fastest trial is the truest.
  */
-export function growthRatio(run: (size: number) => void, size: number, { trials = 5, minCpuMs = 25 } = {}): number {
+export function growthRatio(run: (size: number) => void, size: number, { trials = 7, minCpuMs = 50 } = {}): number {
   const cpuMs = (fn: () => void): number => {
     const before = process.cpuUsage();
     fn();
