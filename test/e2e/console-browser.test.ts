@@ -84,10 +84,17 @@ describe('the console in a real browser', () => {
 
   it("shows QEMU's SeaBIOS screen: text rows on the canvas", async () => {
     const page = await openConsole(qemuSim);
-    const rows = await poll(
-      () => brightPixelsPerTextRow(page),
-      (r) => r.length >= 10 && r[0]! > 100,
+    // The first console starts QEMU, which under a loaded CI machine takes well beyond 20 s to paint;
+    // the page's status and notice go along so a failure says whether it connected at all.
+    const { rows } = await poll(
+      async () => ({
+        rows: await brightPixelsPerTextRow(page),
+        status: await page.locator('.pill-text').textContent(),
+        notice: await page.locator('.notice-layer:not([hidden]) .notice').allTextContents(),
+      }),
+      ({ rows: r }) => r.length >= 10 && r[0]! > 100,
       'SeaBIOS text in the first row',
+      60_000,
     );
     const total = rows.reduce((a, b) => a + b, 0);
     const pixels = rows.length * 16 * (await page.evaluate(() => document.querySelector('canvas')!.width));
