@@ -48,6 +48,9 @@ const text = (max: number) =>
     // Control characters in a title would end up in the page and in ServerInit.
     .refine((value) => ![...value].some((c) => c < ' ' || c === '\u007f'), 'must not contain control characters');
 
+/** The backend's label for a link (`tag`): enough for its own ids, bounded for the stores and events. */
+export const MAX_TAG_CHARS = 256;
+
 function paramsSchema(limits: CreateLimits) {
   return z.object({
     hostname,
@@ -77,6 +80,8 @@ function paramsSchema(limits: CreateLimits) {
       .transform((tag) => tag.toLowerCase().split(/[-_]/)[0] ?? '')
       .pipe(z.enum(LANGUAGES as [string, ...string[]], `must be one of ${LANGUAGES.join(', ')} (a tag such as de-CH counts as de)`))
       .optional(),
+    // Opaque to the gateway: only its length is bounded, it is handed back as it came.
+    tag: z.string('must be a string').max(MAX_TAG_CHARS, `must be at most ${MAX_TAG_CHARS} characters`).optional(),
   });
 }
 
@@ -169,5 +174,6 @@ function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown
     validate: p.validate,
     lang: p.lang,
     ...(p.power?.length ? { power: p.power } : {}),
+    ...(p.tag !== undefined ? { tag: p.tag } : {}),
   };
 }

@@ -75,7 +75,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     let grant: ConsoleGrant;
     try {
       // The page's language is the link's own, not something Proxmox is asked about.
-      grant = { ...(await access.grant(params)), ...(params.lang ? { lang: params.lang } : {}), ...(params.power ? { power: params.power } : {}) };
+      grant = { ...(await access.grant(params)), ...(params.lang ? { lang: params.lang } : {}), ...(params.power ? { power: params.power } : {}), ...(params.tag !== undefined ? { tag: params.tag } : {}) };
       // Without validation nothing is asked of Proxmox now: a missing privilege shows when the user acts.
       if (params.power && params.validate && deps.power && !(await deps.power.mayPower(grant))) {
         throw new ProxmoxError('permission_denied', `The Proxmox identity lacks VM.PowerMgmt on /vms/${params.vmid}, which power needs.`);

@@ -38,6 +38,7 @@ export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<strin
     token_prefix: s.tokenPrefix,
     type: s.type ?? null,
     console: s.console,
+    tag: s.tag ?? null,
     viewers: s.viewers,
     replicas: s.replicas,
     bytes_to_browser: s.bytesToBrowser,

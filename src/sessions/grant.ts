@@ -37,6 +37,8 @@ export interface ConsoleGrant {
   lang?: string;
   /** Power actions the page may offer (`power`); none when absent. */
   power?: PowerAction[];
+  /** The backend's own opaque label (`tag`), echoed in /status, events and recordings. */
+  tag?: string;
 }
 
 /** What the backend asks for, checked for form: the grant is made from it. */
@@ -56,4 +58,5 @@ export interface GrantRequest {
   validate: boolean;
   lang?: string;
   power?: PowerAction[];
+  tag?: string;
 }

@@ -47,6 +47,8 @@ export interface SessionSummary {
   vmid: number;
   type?: GuestType;
   console: ConsoleKind;
+  /** The backend's `tag`, when it gave one. */
+  tag?: string;
   state: SessionState;
   createdAt: number;
   connectedAt?: number;
@@ -67,6 +69,7 @@ export function summarize(record: SessionRecord, isLive?: (replica: string) => b
     vmid: record.grant.vmid,
     type: record.grant.type,
     console: record.grant.console,
+    ...(record.grant.tag !== undefined ? { tag: record.grant.tag } : {}),
     state: sessionState(record, isLive),
     createdAt: record.createdAt,
     connectedAt: record.connectedAt,
