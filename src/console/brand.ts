@@ -43,7 +43,7 @@ export function loadBrand(brand: Config['brand'], assetBase: string): BrandAsset
   if (brand.accent) {
     const path = `${assetBase}brand.css`;
     // Both themes: the light one sets its own accent, which the brand's replaces.
-    const body = `:root, :root[data-theme="light"] { --accent: ${brand.accent}; --accent-hover: color-mix(in srgb, ${brand.accent} 82%, white); }\n`;
+    const body = `:root, :root[data-theme="light"] { --accent: ${brand.accent}; --accent-hover: color-mix(in srgb, ${brand.accent} 82%, black); }\n`;
     assets.style = { path, body };
     assets.page.styleUrl = path;
   }

@@ -1,34 +1,14 @@
 // axe-core in Chromium on the console pages (graphical and text, connected, with the key bar, and
 // showing a notice), the invalid-link page and the ended page, at desktop and phone sizes: no
-// serious or critical violation; the screen area has an accessible name.
+// serious or critical violation; the screen area has an accessible name. (The power menu, its
+// confirmation and the stopped guest's notice are checked in power-browser.test.ts.)
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { request } from 'undici';
+import { seriousViolations } from './axe.js';
 import { DESKTOP, PHONE, startConsoleFixture, untilConnected, type ConsoleFixture } from './console-fixture.js';
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-declare const axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> };
 declare const document: { querySelector(selector: string): { getAttribute(name: string): string | null } | null };
-
-const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Serious and critical violations on the page as it is now. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  // Evaluated through the debugger protocol, which the page's CSP does not govern.
-  await page.evaluate(await AXE_SOURCE);
-  const { violations } = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('accessibility of the pages (axe-core)', () => {
   let fixture: ConsoleFixture;

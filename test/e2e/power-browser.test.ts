@@ -2,7 +2,8 @@
 // and the simulator: /create checks VM.PowerMgmt when power is asked for, the page offers only the
 // link's actions (stop and reset after a confirmation), each action reaches Proxmox's
 // status/<action> with the session's credentials, is counted and logged, and a stopped guest's
-// page offers Start and connects by itself once it runs.
+// page offers Start and connects by itself once it runs; axe-core finds no serious violation in
+// the menu, the confirmation or the stopped guest's notice.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -11,6 +12,7 @@ import { en } from '../../src/console/i18n/en.js';
 import { defaultInventory } from '../../sim/index.js';
 import { createToken } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { seriousViolations } from './axe.js';
 import { DESKTOP, PHONE, pageState, startConsoleFixture, untilConnected, type ConsoleFixture } from './console-fixture.js';
 
 declare const location: { pathname: string };
@@ -84,10 +86,12 @@ describe('power actions from the console page', () => {
       await page.locator('.tb-power').click();
       const offered = await page.locator('.menu--power .menu-item').evaluateAll((items) => items.map((i) => i.getAttribute('data-action')));
       assert.deepEqual(offered, ['start', 'reboot', 'stop']);
+      assert.deepEqual(await seriousViolations(page), [], 'axe, with the Power menu open');
       await page.locator('.menu--power [data-action="stop"]').click();
       const confirm = page.locator('dialog.confirm-dialog[data-action="stop"]');
       await confirm.waitFor();
       assert.equal(await confirm.locator('h2').textContent(), en['power.confirm.stop.title']);
+      assert.deepEqual(await seriousViolations(page), [], 'axe, with the confirmation open');
       await confirm.getByRole('button', { name: en['action.cancel'] }).click();
       assert.equal(guest().status, 'running', 'cancelled: nothing happened');
 
@@ -96,6 +100,7 @@ describe('power actions from the console page', () => {
       await confirm.getByRole('button', { name: en['power.stop'], exact: true }).click();
       await poll(async () => guest().status, (s) => s === 'stopped', 'the guest stopped');
       await page.getByText(en['outcome.guest_stopped.title']).waitFor({ timeout: 20_000 });
+      assert.deepEqual(await seriousViolations(page), [], "axe, on the stopped guest's notice with Start");
       await page.getByRole('button', { name: en['power.start'], exact: true }).click();
       await poll(async () => guest().status, (s) => s === 'running', 'the guest started');
       await poll(() => pageState(page), (s) => s === 'connected', 'connected by itself once the guest runs', 30_000);
