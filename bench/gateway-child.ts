@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { createGateway } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { silentLogger } from '../src/log.js';
-import { freePort } from '../test/helpers/gateway.js';
 import { serveInChild, type Started } from './child.js';
 
 export interface GatewayChildInfo {
@@ -27,7 +26,7 @@ async function startGateway(host: string, caFile: string, env: Record<string, st
     env: {
       PROXMOXVNC_AUTHORIZATION: secret,
       PROXMOXVNC_ROUTER_IP: host,
-      PROXMOXVNC_ROUTER_PORT: String(await freePort(host)),
+      PROXMOXVNC_ROUTER_PORT: '0',
       PROXMOXVNC_PUBLIC_HOST: host,
       PROXMOXVNC_PROXMOX_CA_FILE: caFile,
       // Round-trip probes send message after message, thousands a second, as no person does: the

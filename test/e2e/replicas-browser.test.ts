@@ -5,7 +5,7 @@
 // keeps working across reloads that land on the other replica and after the replica holding the
 // viewer is SIGKILLed.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { launchChromium, leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { freePort } from '../helpers/gateway.js';
+import { listeningPort, spawnGateway } from '../helpers/gateway-process.js';
 import { startNginx, type TestNginx } from '../helpers/nginx.js';
 import { poll } from '../helpers/poll.js';
 import { dumpRedis } from '../helpers/redis-dump.js';
@@ -28,8 +29,8 @@ interface Replica {
   /** Its name among the replicas (/status `replica`, and `replicas` of each session). */
   id: string;
   /** Its log (JSON lines on stdout) and stderr, as written so far. */
-  stdout: string;
-  stderr: string;
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
 interface LogLine {
@@ -98,25 +99,29 @@ describe('replicas behind nginx in a real browser', () => {
   const contexts: BrowserContext[] = [];
 
   const startReplica = async (publicUrl: string, caFile: string): Promise<Replica> => {
-    const port = await freePort();
-    const child = spawn(process.execPath, ['dist/src/cli.js'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        PROXMOXVNC_AUTHORIZATION: secret,
-        PROXMOXVNC_ROUTER_IP: '127.0.0.1',
-        PROXMOXVNC_ROUTER_PORT: String(port),
-        PROXMOXVNC_PUBLIC_URL: publicUrl,
-        PROXMOXVNC_PROXMOX_CA_FILE: caFile,
-        PROXMOXVNC_REDIS_URL: redis.url,
-        PROXMOXVNC_REDIS_SECRET_KEY: redisKey,
-        PROXMOXVNC_MAX_VIEWERS_PER_SESSION: String(MAX_VIEWERS),
-        PROXMOXVNC_LOG_FORMAT: 'json',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const run = spawnGateway([], {
+      PROXMOXVNC_AUTHORIZATION: secret,
+      PROXMOXVNC_ROUTER_IP: '127.0.0.1',
+      PROXMOXVNC_ROUTER_PORT: '0',
+      PROXMOXVNC_PUBLIC_URL: publicUrl,
+      PROXMOXVNC_PROXMOX_CA_FILE: caFile,
+      PROXMOXVNC_REDIS_URL: redis.url,
+      PROXMOXVNC_REDIS_SECRET_KEY: redisKey,
+      PROXMOXVNC_MAX_VIEWERS_PER_SESSION: String(MAX_VIEWERS),
+      PROXMOXVNC_LOG_FORMAT: 'json',
     });
-    const replica: Replica = { origin: `http://127.0.0.1:${port}`, child, id: '', stdout: '', stderr: '' };
-    child.stdout!.on('data', (chunk: Buffer) => (replica.stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (replica.stderr += chunk.toString()));
+    const port = await listeningPort(run);
+    const replica: Replica = {
+      origin: `http://127.0.0.1:${port}`,
+      child: run.child,
+      id: '',
+      get stdout() {
+        return run.stdout.join('');
+      },
+      get stderr() {
+        return run.stderr.join('');
+      },
+    };
     await poll(() => request(`${replica.origin}/healthz`).then((r) => (r.body.dump(), r.statusCode), () => 0), (s) => s === 200, `replica on ${port}`);
     replica.id = (await status(replica)).replica;
     return replica;

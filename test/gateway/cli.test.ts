@@ -1,39 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { freePort, redeem } from '../helpers/gateway.js';
-
-const CLI = 'dist/src/cli.js';
-
-interface Run {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<number | null>;
-}
-
-function start(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { child, stdout: [], stderr: [], exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-  child.stdout!.on('data', (chunk: Buffer) => run.stdout.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => run.stderr.push(chunk.toString()));
-  return run;
-}
-
-async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = (run.stdout.join('') + run.stderr.join('')).match(pattern);
-    if (match) return match;
-    if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${run.stdout.join('')}\n${run.stderr.join('')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { redeem } from '../helpers/gateway.js';
+import { listeningPort, spawnGateway, waitForOutput } from '../helpers/gateway-process.js';
 
 describe('the proxmoxvnc command', () => {
   let dir: string;
@@ -45,10 +18,10 @@ describe('the proxmoxvnc command', () => {
   });
 
   it('prints its version and help', async () => {
-    const version = start(['--version']);
+    const version = spawnGateway(['--version']);
     assert.equal(await version.exited, 0);
     assert.match(version.stdout.join(''), /^proxmoxvnc \d+\.\d+\.\d+/);
-    const help = start(['-h']);
+    const help = spawnGateway(['-h']);
     assert.equal(await help.exited, 0);
     assert.match(help.stdout.join(''), /-config FILE/);
   });
@@ -56,7 +29,7 @@ describe('the proxmoxvnc command', () => {
   it('refuses to start with a short secret and says how to make one (invariant 3)', async () => {
     const file = join(dir, 'short.json');
     await writeFile(file, JSON.stringify({ authorization: 'too-short', router_port: 'x' }));
-    const run = start(['-config', file]);
+    const run = spawnGateway(['-config', file]);
     assert.equal(await run.exited, 1);
     const stderr = run.stderr.join('');
     assert.match(stderr, /authorization: must be at least 32 characters; make one with: openssl rand -hex 32/);
@@ -65,13 +38,15 @@ describe('the proxmoxvnc command', () => {
   });
 
   it('runs from a config file, takes -port over it, and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
     const secret = randomBytes(32).toString('hex');
     const file = join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ authorization: secret, router_ip: '127.0.0.1', router_port: 1, public_ip: '127.0.0.1', logging_level: 'DEBUG' }));
-    const run = start(['-config', file, '-port', String(port)]);
+    // -port 0 over the file's 1: the gateway listens where the system puts it, and says where.
+    const run = spawnGateway(['-config', file, '-port', '0']);
     try {
       await waitForOutput(run, /\[ROUTER\] \[INFO\] listening on 127\.0\.0\.1:\d+/);
+      const port = await listeningPort(run);
+      assert.notEqual(port, 1, '-port wins over the file');
       const status = await request(`http://127.0.0.1:${port}/status`, { headers: { authorization: secret } });
       assert.equal(status.statusCode, 200);
       assert.equal(((await status.body.json()) as { total_sessions: number }).total_sessions, 0);
@@ -83,15 +58,15 @@ describe('the proxmoxvnc command', () => {
   });
 
   it('takes its settings from the environment when there is no file', async () => {
-    const port = await freePort();
-    const run = start([], {
+    const run = spawnGateway([], {
       PROXMOXVNC_AUTHORIZATION: randomBytes(32).toString('hex'),
       PROXMOXVNC_ROUTER_IP: '127.0.0.1',
-      PROXMOXVNC_ROUTER_PORT: String(port),
+      PROXMOXVNC_ROUTER_PORT: '0',
       PROXMOXVNC_LOG_FORMAT: 'json',
     });
     try {
       await waitForOutput(run, /"component":"ROUTER".*listening/);
+      const port = await listeningPort(run);
       const health = await request(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.statusCode, 200);
       await health.body.dump();
@@ -102,8 +77,7 @@ describe('the proxmoxvnc command', () => {
   });
 
   it('demo: prints a working console link and a curl line, and keeps the secret out of the logs', async () => {
-    const port = await freePort();
-    const run = start(['demo', '--port', String(port)]);
+    const run = spawnGateway(['demo', '--port', '0']);
     try {
       const [, link] = await waitForOutput(run, /(http:\/\/localhost:\d+\/vnc\/[A-Za-z0-9_-]+)/, 60_000);
       const [, secret] = await waitForOutput(run, /-H "Authorization: ([0-9a-f]+)"/);

@@ -2,14 +2,14 @@
 // ends hold across them, a killed replica's console continues on the other, and Redis trouble is
 // a 503, never lost state.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, freePort, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { listeningPort, spawnGateway } from '../helpers/gateway-process.js';
 import { poll } from '../helpers/poll.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -170,20 +170,16 @@ describe('two gateway replicas sharing Redis', () => {
   });
 
   it('carries a console on after the replica holding its viewer is killed (SIGKILL), and its unused links still work', async () => {
-    const port = await freePort();
-    const child = spawn(process.execPath, ['dist/src/cli.js'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...env,
-        PROXMOXVNC_AUTHORIZATION: b.secret,
-        PROXMOXVNC_ROUTER_IP: '127.0.0.1',
-        PROXMOXVNC_ROUTER_PORT: String(port),
-        PROXMOXVNC_PROXMOX_CA_FILE: await writeCa(sim.caPem),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const run = spawnGateway([], {
+      ...env,
+      PROXMOXVNC_AUTHORIZATION: b.secret,
+      PROXMOXVNC_ROUTER_IP: '127.0.0.1',
+      PROXMOXVNC_ROUTER_PORT: '0',
+      PROXMOXVNC_PROXMOX_CA_FILE: await writeCa(sim.caPem),
     });
-    const doomed = `http://127.0.0.1:${port}`;
+    const { child } = run;
     try {
+      const doomed = `http://127.0.0.1:${await listeningPort(run)}`;
       await poll(() => request(`${doomed}/healthz`).then((r) => r.statusCode, () => 0), (s) => s === 200, 'the child replica');
       const make = async () => {
         const answer = await request(`${doomed}/create`, { method: 'POST', headers: { authorization: b.secret, 'content-type': 'application/json' }, body: JSON.stringify(base) });

@@ -1,28 +1,26 @@
 // Issue 12, finding 4: SIGTERM must end the process within drain_time, whatever HTTP connections
 // are open, and a link asked for while draining is refused rather than handed out to die.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { startSimulator } from '../../sim/index.js';
-import { createToken, freePort, openConsoleSocket, redeem, startTestGateway } from '../helpers/gateway.js';
+import { createToken, openConsoleSocket, redeem, startTestGateway } from '../helpers/gateway.js';
+import { listeningPort, spawnGateway } from '../helpers/gateway-process.js';
 import { poll } from '../helpers/poll.js';
 
 const DRAIN_SECONDS = 1;
 
 describe('stopping with connections open', () => {
   it('exits 0 within drain_time plus a second with an idle keep-alive connection and a slow POST open', async () => {
-    const port = await freePort();
     const secret = randomBytes(32).toString('hex');
-    const child = spawn(process.execPath, ['dist/src/cli.js'], {
-      env: { PATH: process.env.PATH ?? '', PROXMOXVNC_AUTHORIZATION: secret, PROXMOXVNC_ROUTER_IP: '127.0.0.1', PROXMOXVNC_ROUTER_PORT: String(port), PROXMOXVNC_DRAIN_TIME: String(DRAIN_SECONDS) },
-      stdio: 'ignore',
-    });
+    const run = spawnGateway([], { PROXMOXVNC_AUTHORIZATION: secret, PROXMOXVNC_ROUTER_IP: '127.0.0.1', PROXMOXVNC_ROUTER_PORT: '0', PROXMOXVNC_DRAIN_TIME: String(DRAIN_SECONDS) });
+    const { child } = run;
     const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
     try {
+      const port = await listeningPort(run);
       await poll(() => request(`http://127.0.0.1:${port}/healthz`).then((r) => r.statusCode, () => 0), (s) => s === 200, 'the gateway');
       const idle = connect(port, '127.0.0.1');
       idle.on('error', () => {});
