@@ -1,15 +1,17 @@
 import { EventEmitter } from 'node:events';
-import { cookieMatches, newCookieSecret, newSessionId } from './cookie-secret.js';
+import { cookieMatches, hashCookieSecret, newCookieSecret, newSessionId } from './cookie-secret.js';
 import type { ConsoleGrant } from './grant.js';
 import { checkDue, type SessionLimits } from './limits.js';
-import { liveViewers, summarize, type SessionRecord, type SessionSummary } from './record.js';
-import { SessionLimitError, ViewerLimitError, type SessionActivity, type SessionEnded, type SessionStore } from './store.js';
+import { accessKey, liveViewers, ownerAccess, sharedAccess, summarize, type SessionRecord, type SessionSummary, type ViewerAccess } from './record.js';
+import { SessionLimitError, ViewerLimitError, type AuthenticatedSession, type SessionActivity, type SessionEnded, type SessionStore } from './store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface Entry {
-  record: Mutable<SessionRecord> & { viewers: Record<string, number> };
+  record: Mutable<SessionRecord> & { viewers: Record<string, number>; viewerAccess: Record<string, Record<string, number>> };
   cookieHash: string;
+  /** Shared links' browsers, by the hash of their cookie secrets. */
+  browsers: Map<string, { link: string; viewOnly: boolean }>;
 }
 
 /** Sessions of one gateway process: the default, when no redis_url is set. */
@@ -38,10 +40,11 @@ export class MemorySessionStore implements SessionStore {
       lastInputAt: now,
       unwatchedSince: now,
       viewers: {},
+      viewerAccess: {},
       bytesToBrowser: 0,
       bytesToUpstream: 0,
     };
-    this.entries.set(record.id, { record, cookieHash: cookie.hash });
+    this.entries.set(record.id, { record, cookieHash: cookie.hash, browsers: new Map() });
     this.created++;
     return { record: snapshot(record), cookieSecret: cookie.secret };
   }
@@ -51,27 +54,45 @@ export class MemorySessionStore implements SessionStore {
     return entry ? snapshot(entry.record) : null;
   }
 
-  async authenticate(id: string, cookieSecret: string | undefined): Promise<SessionRecord | null> {
+  async authenticate(id: string, cookieSecret: string | undefined): Promise<AuthenticatedSession | null> {
     const entry = this.entries.get(id);
-    return entry && cookieMatches(entry.cookieHash, cookieSecret) ? snapshot(entry.record) : null;
+    if (!entry || cookieSecret === undefined) return null;
+    if (cookieMatches(entry.cookieHash, cookieSecret)) return { ...snapshot(entry.record), access: ownerAccess(entry.record) };
+    const kept = entry.browsers.get(hashCookieSecret(cookieSecret));
+    return kept ? { ...snapshot(entry.record), access: sharedAccess(entry.record, kept) } : null;
   }
 
-  async join(id: string): Promise<SessionRecord | null> {
+  async addBrowser(id: string, access: { link: string; viewOnly: boolean }): Promise<string | null> {
+    const entry = this.entries.get(id);
+    if (!entry) return null;
+    const cookie = newCookieSecret();
+    entry.browsers.set(cookie.hash, { link: access.link, viewOnly: access.viewOnly || entry.record.grant.viewOnly });
+    return cookie.secret;
+  }
+
+  async join(id: string, access?: ViewerAccess): Promise<SessionRecord | null> {
     const record = this.entries.get(id)?.record;
     if (!record) return null;
     if (liveViewers(record) >= this.limits.maxViewersPerSession) throw new ViewerLimitError(this.limits.maxViewersPerSession);
     record.viewers[this.replicaId] = (record.viewers[this.replicaId] ?? 0) + 1;
+    const byAccess = (record.viewerAccess[this.replicaId] ??= {});
+    const key = accessKey(access ?? ownerAccess(record));
+    byAccess[key] = (byAccess[key] ?? 0) + 1;
     record.connectedAt ??= this.now();
     delete record.unwatchedSince;
     return snapshot(record);
   }
 
-  async leave(id: string): Promise<void> {
+  async leave(id: string, access?: ViewerAccess): Promise<void> {
     const record = this.entries.get(id)?.record;
     const count = record?.viewers[this.replicaId];
     if (!record || count === undefined) return;
     if (count > 1) record.viewers[this.replicaId] = count - 1;
     else delete record.viewers[this.replicaId];
+    const byAccess = record.viewerAccess[this.replicaId] ?? {};
+    const key = accessKey(access ?? ownerAccess(record));
+    if ((byAccess[key] ?? 0) > 1) byAccess[key]! -= 1;
+    else delete byAccess[key];
     if (liveViewers(record) === 0) record.unwatchedSince = this.now();
   }
 
@@ -135,5 +156,6 @@ export class MemorySessionStore implements SessionStore {
 
 /** Callers get a copy: a record changes only through the store's operations, as with Redis. */
 function snapshot(record: SessionRecord): SessionRecord {
-  return { ...record, viewers: { ...record.viewers } };
+  const viewerAccess = Object.fromEntries(Object.entries(record.viewerAccess ?? {}).map(([replica, byAccess]) => [replica, { ...byAccess }]));
+  return { ...record, viewers: { ...record.viewers }, viewerAccess };
 }

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { storeCall } from '../redis/errors.js';
 import type { SecretBox } from '../redis/secret-box.js';
-import { cookieMatches, newCookieSecret, newSessionId } from './cookie-secret.js';
+import { cookieMatches, hashCookieSecret, newCookieSecret, newSessionId } from './cookie-secret.js';
 import type { ConsoleGrant } from './grant.js';
 import { checkDue, type SessionLimits } from './limits.js';
-import { summarize, type SessionRecord, type SessionSummary } from './record.js';
-import { SessionLimitError, ViewerLimitError, type SessionActivity, type SessionEnded, type SessionStore } from './store.js';
+import { accessKey, ownerAccess, sharedAccess, summarize, type SessionRecord, type SessionSummary, type ViewerAccess } from './record.js';
+import { SessionLimitError, ViewerLimitError, type AuthenticatedSession, type SessionActivity, type SessionEnded, type SessionStore } from './store.js';
 
 /** A replica that has not renewed its lease for this long is taken for dead: its viewers no longer count. */
 const REPLICA_LEASE_MS = 10_000;
@@ -32,28 +32,32 @@ const SCRIPTS = {
       redis.call('PEXPIRE', KEYS[2], ARGV[4])
       return 1`,
   },
+  /** ARGV: replica, limit, now, the viewer's access field (a:<replica>|<accessKey>), live replicas. */
   joinViewer: {
     numberOfKeys: 1,
     lua: `
       if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
       local total = 0
-      for i = 4, #ARGV do total = total + tonumber(redis.call('HGET', KEYS[1], 'v:' .. ARGV[i]) or '0') end
+      for i = 5, #ARGV do total = total + tonumber(redis.call('HGET', KEYS[1], 'v:' .. ARGV[i]) or '0') end
       if total >= tonumber(ARGV[2]) then return -2 end
       redis.call('HINCRBY', KEYS[1], 'v:' .. ARGV[1], 1)
+      redis.call('HINCRBY', KEYS[1], ARGV[4], 1)
       redis.call('HSETNX', KEYS[1], 'connectedAt', ARGV[3])
       redis.call('HDEL', KEYS[1], 'unwatchedSince')
       redis.call('HINCRBY', KEYS[1], 'rev', 1)
       return total + 1`,
   },
+  /** ARGV: replica, now, the viewer's access field, live replicas. */
   leaveViewer: {
     numberOfKeys: 1,
     lua: `
       if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-      local field = 'v:' .. ARGV[1]
-      if tonumber(redis.call('HGET', KEYS[1], field) or '0') <= 1 then redis.call('HDEL', KEYS[1], field)
-      else redis.call('HINCRBY', KEYS[1], field, -1) end
+      for _, field in ipairs({'v:' .. ARGV[1], ARGV[3]}) do
+        if tonumber(redis.call('HGET', KEYS[1], field) or '0') <= 1 then redis.call('HDEL', KEYS[1], field)
+        else redis.call('HINCRBY', KEYS[1], field, -1) end
+      end
       local total = 0
-      for i = 3, #ARGV do total = total + tonumber(redis.call('HGET', KEYS[1], 'v:' .. ARGV[i]) or '0') end
+      for i = 4, #ARGV do total = total + tonumber(redis.call('HGET', KEYS[1], 'v:' .. ARGV[i]) or '0') end
       if total <= 0 then redis.call('HSET', KEYS[1], 'unwatchedSince', ARGV[2]) end
       redis.call('HINCRBY', KEYS[1], 'rev', 1)
       return 1`,
@@ -254,7 +258,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /** The record and its change counter, or null when gone or unreadable. */
-  private async read(id: string): Promise<{ record: SessionRecord; rev: string; cookie: string } | null> {
+  private async read(id: string): Promise<{ record: SessionRecord; rev: string; cookie: string; fields: Record<string, string> } | null> {
     const key = this.key(id);
     const fields = await storeCall('reading a session', () => this.redis.hgetall(key));
     if (fields.meta === undefined || fields.grant === undefined || fields.cookie === undefined) return null;
@@ -262,9 +266,13 @@ export class RedisSessionStore implements SessionStore {
       const meta = JSON.parse(fields.meta) as { id: string; tokenPrefix: string; createdAt: number; expiresAt: number };
       const grant = JSON.parse(this.options.box.open(fields.grant, key)) as ConsoleGrant;
       const viewers: Record<string, number> = {};
+      const viewerAccess: Record<string, Record<string, number>> = {};
       for (const [field, value] of Object.entries(fields)) {
         const replica = field.startsWith('v:') ? field.slice(2) : null;
         if (replica !== null && this.isLive(replica) && Number(value) > 0) viewers[replica] = Number(value);
+        const bar = field.startsWith('a:') && Number(value) > 0 ? field.indexOf('|') : -1;
+        const holder = field.slice(2, bar);
+        if (bar > 2 && this.isLive(holder)) (viewerAccess[holder] ??= {})[field.slice(bar + 1)] = Number(value);
       }
       const record: SessionRecord = {
         ...meta,
@@ -274,11 +282,12 @@ export class RedisSessionStore implements SessionStore {
         ...(fields.connectedAt !== undefined ? { connectedAt: Number(fields.connectedAt) } : {}),
         ...(fields.unwatchedSince !== undefined ? { unwatchedSince: Number(fields.unwatchedSince) } : {}),
         viewers,
+        viewerAccess,
         bytesToBrowser: Number(fields.toBrowser ?? '0'),
         bytesToUpstream: Number(fields.toUpstream ?? '0'),
         ...(fields.lastError !== undefined ? { lastError: fields.lastError } : {}),
       };
-      return { record, rev: fields.rev ?? '0', cookie: fields.cookie };
+      return { record, rev: fields.rev ?? '0', cookie: fields.cookie, fields };
     } catch (error) {
       this.options.onUnreadable?.(id, error instanceof Error ? error : new Error(String(error)));
       return null;
@@ -289,25 +298,57 @@ export class RedisSessionStore implements SessionStore {
     return (await this.read(id))?.record ?? null;
   }
 
-  async authenticate(id: string, cookieSecret: string | undefined): Promise<SessionRecord | null> {
+  async authenticate(id: string, cookieSecret: string | undefined): Promise<AuthenticatedSession | null> {
     if (cookieSecret === undefined) return null;
     const found = await this.read(id);
-    return found && cookieMatches(found.cookie, cookieSecret) ? found.record : null;
+    if (!found) return null;
+    if (cookieMatches(found.cookie, cookieSecret)) return { ...found.record, access: ownerAccess(found.record) };
+    const kept = found.fields[`c:${hashCookieSecret(cookieSecret)}`];
+    if (kept === undefined) return null;
+    try {
+      const { link, viewOnly } = JSON.parse(kept) as { link: string; viewOnly: boolean };
+      return { ...found.record, access: sharedAccess(found.record, { link: String(link), viewOnly: viewOnly !== false }) };
+    } catch {
+      return null;
+    }
   }
 
-  async join(id: string): Promise<SessionRecord | null> {
+  /** A field of the session's own hash: it goes with the session, under the same TTL, and no other key is made. */
+  async addBrowser(id: string, access: { link: string; viewOnly: boolean }): Promise<string | null> {
+    const cookie = newCookieSecret();
+    const kept = JSON.stringify({ link: access.link, viewOnly: access.viewOnly });
+    const added = await storeCall('adding a browser to a session', () => this.scripts.setIfExists(this.key(id), `c:${cookie.hash}`, kept));
+    return added === 1 ? cookie.secret : null;
+  }
+
+  /** The hash field counting this replica's viewers with `access`. */
+  private accessField(access: ViewerAccess): string {
+    return `a:${this.replicaId}|${accessKey(access)}`;
+  }
+
+  /** The access of a viewer that gave none: the session's own link, as the record says. */
+  private async ownAccess(id: string): Promise<ViewerAccess | null> {
+    const record = await this.get(id);
+    return record && ownerAccess(record);
+  }
+
+  async join(id: string, access?: ViewerAccess): Promise<SessionRecord | null> {
     await this.refreshReplicas();
+    const counted = access ?? (await this.ownAccess(id));
+    if (!counted) return null;
     const result = await storeCall('joining a session', () =>
-      this.scripts.joinViewer(this.key(id), this.replicaId, this.options.limits.maxViewersPerSession, this.now(), ...this.liveList()),
+      this.scripts.joinViewer(this.key(id), this.replicaId, this.options.limits.maxViewersPerSession, this.now(), this.accessField(counted), ...this.liveList()),
     );
     if (result === -1) return null;
     if (result === -2) throw new ViewerLimitError(this.options.limits.maxViewersPerSession);
     return this.get(id);
   }
 
-  async leave(id: string): Promise<void> {
+  async leave(id: string, access?: ViewerAccess): Promise<void> {
     await this.refreshReplicas();
-    await storeCall('leaving a session', () => this.scripts.leaveViewer(this.key(id), this.replicaId, this.now(), ...this.liveList()));
+    const counted = access ?? (await this.ownAccess(id));
+    if (!counted) return;
+    await storeCall('leaving a session', () => this.scripts.leaveViewer(this.key(id), this.replicaId, this.now(), this.accessField(counted), ...this.liveList()));
   }
 
   async recordActivity(id: string, activity: SessionActivity): Promise<void> {

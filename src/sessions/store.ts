@@ -1,5 +1,5 @@
 import type { ConsoleGrant } from './grant.js';
-import type { SessionRecord, SessionSummary } from './record.js';
+import type { SessionRecord, SessionSummary, ViewerAccess } from './record.js';
 
 export class SessionLimitError extends Error {
   constructor(limit: number) {
@@ -17,6 +17,9 @@ export interface SessionEnded {
   id: string;
   reason: string;
 }
+
+/** A session as one browser's cookie opens it, with what that browser may do. */
+export type AuthenticatedSession = SessionRecord & { readonly access: ViewerAccess };
 
 export interface SessionActivity {
   /** The latest input seen, when there was any. */
@@ -37,11 +40,24 @@ export interface SessionStore {
   /** Throws SessionLimitError when the store holds max_sessions already. */
   create(grant: ConsoleGrant, tokenPrefix: string): Promise<{ record: SessionRecord; cookieSecret: string }>;
   get(id: string): Promise<SessionRecord | null>;
-  /** The session when `cookieSecret` is the one set at redemption and the session has not ended. */
-  authenticate(id: string, cookieSecret: string | undefined): Promise<SessionRecord | null>;
-  /** A viewer of this replica joins: throws ViewerLimitError past the limit; null when the session is gone. */
-  join(id: string): Promise<SessionRecord | null>;
-  leave(id: string): Promise<void>;
+  /**
+   * The session when `cookieSecret` is one set at its redemption or at a shared link's, and the
+   * session has not ended; `access` says what that browser may do.
+   */
+  authenticate(id: string, cookieSecret: string | undefined): Promise<AuthenticatedSession | null>;
+  /**
+   * A further browser for a live session (a shared link redeemed): its own cookie secret, of which
+   * only the hash is kept, with the session; null when the session is gone. A view-only session
+   * gives only view-only access.
+   */
+  addBrowser(id: string, access: { link: string; viewOnly: boolean }): Promise<string | null>;
+  /**
+   * A viewer of this replica joins, counted under `access` (the session's own link when absent):
+   * throws ViewerLimitError past the limit; null when the session is gone.
+   */
+  join(id: string, access?: ViewerAccess): Promise<SessionRecord | null>;
+  /** A viewer of this replica leaves; `access` as it joined with. */
+  leave(id: string, access?: ViewerAccess): Promise<void>;
   /** Input and relayed bytes, in batches (SessionActivityBuffer). */
   recordActivity(id: string, activity: SessionActivity): Promise<void>;
   /** Replaces the grant if it is still at `version`; false when another change came first. */

@@ -137,7 +137,54 @@ function sessionStoreContract(name: string, harness: () => Harness, { replicas }
       assert.equal(await store.get(record.id), null, 'nothing brings an ended session back');
     });
 
+    it("gives a shared link's browser a cookie of its own, view-only when asked or when the session is, counted per link", async () => {
+      const { record, cookieSecret } = await store.create(grant(), 'own…');
+      const watcher = (await store.addBrowser(record.id, { link: 'watch…', viewOnly: true }))!;
+      const helper = (await store.addBrowser(record.id, { link: 'help…', viewOnly: false }))!;
+      assert.ok(watcher && helper && watcher !== helper && watcher !== cookieSecret);
+      assert.deepEqual((await store.authenticate(record.id, cookieSecret))?.access, { link: 'own…', viewOnly: false, shared: false });
+      const watching = (await store.authenticate(record.id, watcher))!;
+      assert.deepEqual(watching.access, { link: 'watch…', viewOnly: true, shared: true });
+      assert.deepEqual((await store.authenticate(record.id, helper))?.access, { link: 'help…', viewOnly: false, shared: true });
+      assert.equal(await store.authenticate(record.id, `${watcher}x`), null);
+      const other = (await store.create(grant(), 'other…')).record;
+      assert.equal(await store.authenticate(other.id, watcher), null, "a shared link's cookie opens only its own session");
+
+      await store.join(record.id, watching.access);
+      await store.join(record.id);
+      await assert.rejects(store.join(record.id, { link: 'help…', viewOnly: false, shared: true }), ViewerLimitError, 'shared viewers count in the limit');
+      const summary = (await store.list()).find((s) => s.id === record.id)!;
+      assert.equal(summary.viewers, 2);
+      assert.deepEqual(summary.viewersByLink, [
+        { link: 'own…', viewOnly: false, shared: false, viewers: 1 },
+        { link: 'watch…', viewOnly: true, shared: true, viewers: 1 },
+      ]);
+      await store.leave(record.id, watching.access);
+      assert.deepEqual((await store.list()).find((s) => s.id === record.id)!.viewersByLink, [{ link: 'own…', viewOnly: false, shared: false, viewers: 1 }]);
+
+      const readOnly = (await store.create(grant({ viewOnly: true }), 'ro…')).record;
+      const asked = (await store.addBrowser(readOnly.id, { link: 'full…', viewOnly: false }))!;
+      assert.equal((await store.authenticate(readOnly.id, asked))?.access.viewOnly, true, 'a view-only session gives only view-only access');
+
+      await store.end(record.id, 'ended by the backend');
+      assert.equal(await store.authenticate(record.id, watcher), null, 'the cookie ends with its session');
+      assert.equal(await store.addBrowser(record.id, { link: 'late…', viewOnly: true }), null, 'an ended session takes no browser');
+    });
+
     if (!replicas) return;
+
+    it("counts a shared link's viewers on every replica and forgets a dead replica's", async () => {
+      const other = await h.replica(LIMITS);
+      const { record } = await store.create(grant(), 'own…');
+      const secret = (await other.addBrowser(record.id, { link: 'watch…', viewOnly: true }))!;
+      const { access } = (await store.authenticate(record.id, secret))!;
+      await other.join(record.id);
+      await store.join(record.id, access);
+      const seen = (await other.list())[0]!;
+      assert.deepEqual(seen.viewersByLink.map((v) => [v.link, v.viewers]), [['own…', 1], ['watch…', 1]]);
+      await other.close();
+      await poll(async () => (await store.list())[0]!.viewersByLink.map((v) => v.link), (links) => links.join() === 'watch…', "the dead replica's viewer gone", 15_000);
+    });
 
     it('holds the viewer limit across replicas, and a viewer on one keeps the session alive for all', async () => {
       const other = await h.replica();
@@ -221,6 +268,8 @@ for (const kind of ['standalone', 'cluster'] as const) {
       const { record, cookieSecret } = await store.create(grant({ credentials: { kind: 'password', username: 'vncuser@pve', password: PASSWORD } }), 'p');
       const withTicket = await store.create(grant(), 'p');
       await store.join(record.id);
+      const shared = (await store.addBrowser(record.id, { link: 'watch…', viewOnly: true }))!;
+      await store.join(record.id, (await store.authenticate(record.id, shared))!.access);
       let dump = '';
       let keys = 0;
       await backend.eachKey(async (node, key) => {
@@ -229,7 +278,7 @@ for (const kind of ['standalone', 'cluster'] as const) {
         assert.ok((await node.pttl(key)) > 0, `${key} has a TTL`);
       });
       assert.ok(keys >= 4, `${keys} keys`);
-      for (const secret of [PASSWORD, TEST_TICKET, 'SIGNATURE-secret-part', cookieSecret, withTicket.cookieSecret]) {
+      for (const secret of [PASSWORD, TEST_TICKET, 'SIGNATURE-secret-part', cookieSecret, withTicket.cookieSecret, shared]) {
         assert.ok(!dump.includes(secret), `${secret} is in the Redis dump`);
       }
     });
