@@ -15,6 +15,15 @@ export interface RelayOptions {
    * as the browser's fault: it is closed with 1008 and the error is the end's `invalidBrowserData`.
    */
   fromBrowser?(data: Buffer): Buffer;
+  /**
+   * Sees each payload relayed to the browser, before it is sent (a recording): it must copy what
+   * it keeps, the buffer being reused. Without it the relay does nothing more.
+   */
+  recorder?: RelayRecorder;
+}
+
+export interface RelayRecorder {
+  toBrowser(payload: Buffer): void;
 }
 
 export interface RelayEnd {
@@ -133,6 +142,7 @@ interface FrameForwarding {
   counts: PendingCounts;
   onFirstData: (() => void) | undefined;
   onEnd(error?: Error): void;
+  recorder: RelayRecorder | undefined;
 }
 
 /**
@@ -210,7 +220,14 @@ function forwardFrames(upstream: WebSocket, upstreamSocket: Duplex, browser: Web
     gatheredFrameBytes += frame.length;
     counts.add(payload.length, 0);
   };
-  const onPayload = reads ? gatherInPlace : gatherPair;
+  const forward = reads ? gatherInPlace : gatherPair;
+  const recorder = how.recorder;
+  const onPayload = recorder
+    ? (payload: Buffer) => {
+        recorder.toBrowser(payload);
+        forward(payload);
+      }
+    : forward;
   const reader = new ServerFrameReader({
     data(payload) {
       onFirstData?.();
@@ -356,10 +373,13 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
     counts.add(n, 0);
     counts.report();
   });
+  const recorder = options.recorder;
   const fromUpstream = (data: RawData) => {
     firstUpstreamMessage?.();
     firstUpstreamMessage = undefined;
-    toBrowser(toBuffer(data));
+    const payload = toBuffer(data);
+    recorder?.toBrowser(payload);
+    toBrowser(payload);
   };
   const onError = (err: Error) => {
     error ??= err;
@@ -420,6 +440,7 @@ export function relay(browser: WebSocket, upstream: WebSocket, options: RelayOpt
       highWaterMark,
       counts,
       onFirstData: firstUpstreamMessage,
+      recorder,
       onEnd(err) {
         if (err) onError(err);
         finish('upstream');

@@ -37,6 +37,18 @@ export interface VncBridgeOptions {
   log: Logger;
   onFirstFrame?(): void;
   onBytes?(toBrowser: number, toUpstream: number): void;
+  /**
+   * Records this connection (`record`): called with the ServerInit the browser got, nothing of the
+   * handshake before it; then sees what goes to the browser and what the browser sends on.
+   */
+  record?(serverInit: Buffer): VncConnectionRecorder;
+}
+
+export interface VncConnectionRecorder {
+  /** Bytes relayed to the browser (copied before returning). */
+  toBrowser(chunk: Buffer): void;
+  /** Browser messages as forwarded upstream, after the checks. */
+  fromBrowser(message: Buffer): void;
 }
 
 export interface VncBridgeOutcome {
@@ -70,6 +82,14 @@ export function userFacingReason(err: Error): string {
   if (isProxmoxError(err, 'permission_denied') || isProxmoxError(err, 'proxmox_auth_failed')) return 'Access to the console was refused.';
   if (err instanceof RfbAuthFailedError) return 'The console refused the connection.';
   return 'The console could not be reached.';
+}
+
+function recordedInput(checked: (data: Buffer) => Buffer, recorder: VncConnectionRecorder): (data: Buffer) => Buffer {
+  return (data) => {
+    const forwarded = checked(data);
+    if (forwarded.length > 0) recorder.fromBrowser(forwarded);
+    return forwarded;
+  };
 }
 
 function asError(err: unknown): Error {
@@ -145,6 +165,7 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   const upstreamReady = sideStep('upstream', openAndAuthenticate());
   upstreamReady.catch(() => {});
   let version: BrowserRfbVersion | undefined;
+  let recorder: VncConnectionRecorder | undefined;
 
   try {
     if (browser.readyState !== WebSocket.OPEN) throw new SideError('browser', new RfbStreamClosedError('the browser closed the connection'));
@@ -154,7 +175,9 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
     sendToBrowser(securityResultOk(version));
     await sideStep('browser', readClientInit(browserReader));
     sendToUpstream(SHARED_CLIENT_INIT);
-    sendToBrowser(await sideStep('upstream', readServerInitRenamed(upstreamReader, opts.title())));
+    const serverInit = await sideStep('upstream', readServerInitRenamed(upstreamReader, opts.title()));
+    sendToBrowser(serverInit);
+    recorder = opts.record?.(serverInit);
   } catch (err) {
     clearTimeout(timer);
     abandoned = true;
@@ -180,11 +203,19 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
     return { reason: 'protocol_error', error: asError(err) };
   }
   sendToUpstream(earlyFromBrowser);
+  if (recorder && earlyFromBrowser.length > 0) recorder.fromBrowser(earlyFromBrowser);
   const early = upstreamReader.drain();
-  if (early.length > 0) opts.onFirstFrame?.();
+  if (early.length > 0) {
+    opts.onFirstFrame?.();
+    recorder?.toBrowser(early);
+  }
   sendToBrowser(early);
   // Any byte either way resets Proxmox's idle cut; after a quiet spell, send one of our own, but
   // only between two browser messages.
+  const checkedInput = (data: Buffer): Buffer => {
+    opts.budget.spend();
+    return browserMessages.push(data);
+  };
   const keepAliveMs = opts.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
   let lastTraffic = Date.now();
   const keepAlive = setInterval(() => {
@@ -199,10 +230,8 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
       onBytes(toBrowser, toUpstream);
     },
     onFirstUpstreamMessage: early.length > 0 ? undefined : opts.onFirstFrame,
-    fromBrowser: (data) => {
-      opts.budget.spend();
-      return browserMessages.push(data);
-    },
+    fromBrowser: recorder ? recordedInput(checkedInput, recorder) : checkedInput,
+    ...(recorder ? { recorder } : {}),
   });
   clearInterval(keepAlive);
   // The error listeners stay: either socket may still report an error while closing.
