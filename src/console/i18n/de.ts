@@ -1,4 +1,5 @@
 import type { Catalog } from './en.js';
+import { KEY_CAPS } from './key-caps.js';
 
 /** Deutsch. */
 export const de: Catalog = {
@@ -75,11 +76,8 @@ export const de: Catalog = {
   'keybar.label': 'Zusatztasten',
   'keybar.modifier': '{key}: für die nächste Taste gehalten',
   'keybar.function_keys': 'Fn: Funktionstasten F1 bis F12',
+  ...KEY_CAPS,
   'key.ctrl': 'Strg',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
-  'key.esc': 'Escape',
   'key.tab': 'Tabulator',
   'key.left': 'Pfeil links',
   'key.up': 'Pfeil hoch',

@@ -1,3 +1,5 @@
+import { KEY_CAPS } from './key-caps.js';
+
 /**
  * The console pages' words in English: the reference catalog. Every other language has exactly
  * these keys (test/unit/i18n-catalogs.test.ts). `{name}` marks a value filled in by the page.
@@ -77,12 +79,7 @@ export const en = {
   'keybar.label': 'Extra keys',
   'keybar.modifier': '{key}: held for the next key',
   'keybar.function_keys': 'Fn: function keys F1 to F12',
-  'key.ctrl': 'Ctrl',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
-  'key.esc': 'Escape',
-  'key.tab': 'Tab',
+  ...KEY_CAPS,
   'key.left': 'Left arrow',
   'key.up': 'Up arrow',
   'key.down': 'Down arrow',

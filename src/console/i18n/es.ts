@@ -1,4 +1,5 @@
 import type { Catalog } from './en.js';
+import { KEY_CAPS } from './key-caps.js';
 
 /** Español. */
 export const es: Catalog = {
@@ -75,12 +76,7 @@ export const es: Catalog = {
   'keybar.label': 'Teclas adicionales',
   'keybar.modifier': '{key}: se mantiene para la siguiente tecla',
   'keybar.function_keys': 'Fn: teclas de función F1 a F12',
-  'key.ctrl': 'Ctrl',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
-  'key.esc': 'Escape',
-  'key.tab': 'Tab',
+  ...KEY_CAPS,
   'key.left': 'Flecha izquierda',
   'key.up': 'Flecha arriba',
   'key.down': 'Flecha abajo',

@@ -1,4 +1,5 @@
 import type { Catalog } from './en.js';
+import { KEY_CAPS } from './key-caps.js';
 
 /** Français. */
 export const fr: Catalog = {
@@ -75,12 +76,8 @@ export const fr: Catalog = {
   'keybar.label': 'Touches supplémentaires',
   'keybar.modifier': '{key} : maintenue pour la touche suivante',
   'keybar.function_keys': 'Fn : touches de fonction F1 à F12',
-  'key.ctrl': 'Ctrl',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
+  ...KEY_CAPS,
   'key.esc': 'Échap',
-  'key.tab': 'Tab',
   'key.left': 'Flèche gauche',
   'key.up': 'Flèche haut',
   'key.down': 'Flèche bas',

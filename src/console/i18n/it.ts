@@ -1,4 +1,5 @@
 import type { Catalog } from './en.js';
+import { KEY_CAPS } from './key-caps.js';
 
 /** Italiano. */
 export const it: Catalog = {
@@ -75,12 +76,8 @@ export const it: Catalog = {
   'keybar.label': 'Tasti extra',
   'keybar.modifier': '{key}: tenuto per il tasto successivo',
   'keybar.function_keys': 'Fn: tasti funzione da F1 a F12',
-  'key.ctrl': 'Ctrl',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
+  ...KEY_CAPS,
   'key.esc': 'Esc',
-  'key.tab': 'Tab',
   'key.left': 'Freccia sinistra',
   'key.up': 'Freccia su',
   'key.down': 'Freccia giù',

@@ -1,4 +1,5 @@
 import type { Catalog } from './en.js';
+import { KEY_CAPS } from './key-caps.js';
 
 /** Nederlands. */
 export const nl: Catalog = {
@@ -75,12 +76,7 @@ export const nl: Catalog = {
   'keybar.label': 'Extra toetsen',
   'keybar.modifier': '{key}: vastgehouden voor de volgende toets',
   'keybar.function_keys': 'Fn: functietoetsen F1 tot F12',
-  'key.ctrl': 'Ctrl',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
-  'key.esc': 'Escape',
-  'key.tab': 'Tab',
+  ...KEY_CAPS,
   'key.left': 'Pijl links',
   'key.up': 'Pijl omhoog',
   'key.down': 'Pijl omlaag',

@@ -1,4 +1,5 @@
 import type { Catalog } from './en.js';
+import { KEY_CAPS } from './key-caps.js';
 
 /** Polski. */
 export const pl: Catalog = {
@@ -75,12 +76,7 @@ export const pl: Catalog = {
   'keybar.label': 'Dodatkowe klawisze',
   'keybar.modifier': '{key}: przytrzymany dla następnego klawisza',
   'keybar.function_keys': 'Fn: klawisze funkcyjne F1–F12',
-  'key.ctrl': 'Ctrl',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
-  'key.esc': 'Escape',
-  'key.tab': 'Tab',
+  ...KEY_CAPS,
   'key.left': 'Strzałka w lewo',
   'key.up': 'Strzałka w górę',
   'key.down': 'Strzałka w dół',

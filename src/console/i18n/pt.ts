@@ -1,4 +1,5 @@
 import type { Catalog } from './en.js';
+import { KEY_CAPS } from './key-caps.js';
 
 /** Português. */
 export const pt: Catalog = {
@@ -75,12 +76,7 @@ export const pt: Catalog = {
   'keybar.label': 'Teclas extra',
   'keybar.modifier': '{key}: mantida para a tecla seguinte',
   'keybar.function_keys': 'Fn: teclas de função F1 a F12',
-  'key.ctrl': 'Ctrl',
-  'key.alt': 'Alt',
-  'key.super': 'Win',
-  'key.fn': 'Fn',
-  'key.esc': 'Escape',
-  'key.tab': 'Tab',
+  ...KEY_CAPS,
   'key.left': 'Seta esquerda',
   'key.up': 'Seta para cima',
   'key.down': 'Seta para baixo',
