@@ -1,6 +1,7 @@
 // Power actions from the console page, in Chromium at desktop and phone sizes, against the gateway
 // and the simulator: /create checks VM.PowerMgmt when power is asked for, the page offers only the
-// link's actions (stop and reset after a confirmation), each action reaches Proxmox's
+// link's actions (stop and reset after a confirmation; Start only while the console is not connected,
+// the others only while it is), each action reaches Proxmox's
 // status/<action> with the session's credentials, is counted and logged, and a stopped guest's
 // page offers Start and connects by itself once it runs; axe-core finds no serious violation in
 // the menu, the confirmation or the stopped guest's notice.
@@ -86,6 +87,8 @@ describe('power actions from the console page', () => {
       await page.locator('.tb-power').click();
       const offered = await page.locator('.menu--power .menu-item').evaluateAll((items) => items.map((i) => i.getAttribute('data-action')));
       assert.deepEqual(offered, ['start', 'reboot', 'stop']);
+      const disabled = await page.locator('.menu--power .menu-item').evaluateAll((items) => items.map((i) => (i as unknown as { disabled: boolean }).disabled));
+      assert.deepEqual(disabled, [true, false, false], 'a connected console has a running guest: Start is greyed out');
       assert.deepEqual(await seriousViolations(page), [], 'axe, with the Power menu open');
       await page.locator('.menu--power [data-action="stop"]').click();
       const confirm = page.locator('dialog.confirm-dialog[data-action="stop"]');
@@ -101,6 +104,8 @@ describe('power actions from the console page', () => {
       await poll(async () => guest().status, (s) => s === 'stopped', 'the guest stopped');
       await page.getByText(en['outcome.guest_stopped.title']).waitFor({ timeout: 20_000 });
       assert.deepEqual(await seriousViolations(page), [], "axe, on the stopped guest's notice with Start");
+      const whileStopped = await page.locator('.menu--power .menu-item').evaluateAll((items) => items.map((i) => (i as unknown as { disabled: boolean }).disabled));
+      assert.deepEqual(whileStopped, [false, true, true], 'a stopped guest can only be started');
       await page.getByRole('button', { name: en['power.start'], exact: true }).click();
       await poll(async () => guest().status, (s) => s === 'running', 'the guest started');
       await poll(() => pageState(page), (s) => s === 'connected', 'connected by itself once the guest runs', 30_000);

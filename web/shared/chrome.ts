@@ -81,6 +81,9 @@ export function buildChrome(opts: ChromeOptions): ConsoleChrome {
     for (const control of controls.querySelectorAll<HTMLButtonElement>('button.needs-connection')) {
       control.disabled = state !== 'connected';
     }
+    for (const control of controls.querySelectorAll<HTMLButtonElement>('button.unless-connected')) {
+      control.disabled = state === 'connected';
+    }
   };
 
   const showNotice = (notice: Notice | null): void => {

@@ -30,7 +30,7 @@ export function dropdownMenu(button: HTMLButtonElement, panelClass: string, onCl
     panel.hidden = false;
     button.setAttribute('aria-expanded', 'true');
     document.addEventListener('pointerdown', onOutsidePointer, true);
-    panel.querySelector<HTMLElement>('[role^="menuitem"]')?.focus();
+    panel.querySelector<HTMLElement>('[role^="menuitem"]:not(:disabled)')?.focus();
   };
 
   button.addEventListener('click', () => (isOpen() ? close() : open()));
@@ -42,7 +42,7 @@ export function dropdownMenu(button: HTMLButtonElement, panelClass: string, onCl
     }
     if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
     event.preventDefault();
-    const items = [...panel.querySelectorAll<HTMLElement>('[role^="menuitem"]')];
+    const items = [...panel.querySelectorAll<HTMLElement>('[role^="menuitem"]:not(:disabled)')];
     const index = items.indexOf(document.activeElement as HTMLElement);
     const step = event.key === 'ArrowDown' ? 1 : -1;
     items[(index + step + items.length) % items.length]?.focus();

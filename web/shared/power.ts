@@ -67,7 +67,9 @@ export function powerControls(actions: PowerAction[], powerUrl: string, toast: (
   button.classList.add('tb-power');
   const menu = dropdownMenu(button, 'menu--power', onClose);
   for (const action of offered) {
-    const item = el('button', { type: 'button', class: 'menu-item', role: 'menuitem', 'data-action': action }, el('span', { class: 'menu-label' }, t(`power.${action}` as MessageKey)));
+    // A connected console means a running guest: Start is for when it is not, the others for when it is.
+    const when = action === 'start' ? 'unless-connected' : 'needs-connection';
+    const item = el('button', { type: 'button', class: `menu-item ${when}`, role: 'menuitem', 'data-action': action }, el('span', { class: 'menu-label' }, t(`power.${action}` as MessageKey)));
     item.addEventListener('click', () => run(action));
     menu.panel.append(item);
   }
