@@ -22,6 +22,7 @@ ${Object.entries(defaultDurations).map(([name, ms]) => `                        
   --fail-route MATCH=STATUS  fail a route (name such as qemu.vncproxy, or a regex on the API path)
   --drop-after-bytes N    close console websockets after N bytes towards the client
   --refuse-logins         every login fails
+  --unreachable refuse|drop  new connections are reset at once, or accepted and never answered
   --bulk                  built-in consoles stream full screens (benchmarks)
   --echo-clipboard        built-in consoles echo clipboard text back
   --help                  show this text
@@ -76,6 +77,7 @@ function optionsFromArgs(argv: string[]): (SimulatorOptions & { caOut?: string }
       'fail-route': { type: 'string', multiple: true },
       'drop-after-bytes': { type: 'string' },
       'refuse-logins': { type: 'boolean' },
+      unreachable: { type: 'string' },
       bulk: { type: 'boolean' },
       'echo-clipboard': { type: 'boolean' },
       help: { type: 'boolean' },
@@ -90,6 +92,10 @@ function optionsFromArgs(argv: string[]): (SimulatorOptions & { caOut?: string }
   if (values['fail-route']) faults.failRoutes = parseFailures(values['fail-route']);
   if (values['drop-after-bytes'] !== undefined) faults.dropWebsocketAfterBytes = integer('drop-after-bytes', values['drop-after-bytes']);
   if (values['refuse-logins']) faults.refuseLogins = true;
+  if (values.unreachable !== undefined) {
+    if (values.unreachable !== 'refuse' && values.unreachable !== 'drop') throw new Error('--unreachable must be refuse or drop');
+    faults.unreachable = values.unreachable;
+  }
   if (values.bulk) faults.bulk = true;
   if (values['echo-clipboard']) faults.echoClipboard = true;
   return {

@@ -16,7 +16,7 @@ import { generateClusterTls, givenTls, type TlsMaterial } from './tls.js';
 import { ListenerTable } from './vnc/listeners.js';
 
 export type { Inventory, InventoryGuest, InventoryUser, InventoryToken, AclEntry } from './inventory.js';
-export type { Durations, Faults, Release, RouteFailure } from './settings.js';
+export type { Durations, Faults, Release, RouteFailure, Unreachable } from './settings.js';
 export type { QemuProcessInfo } from './consoles/index.js';
 export type { TerminalSnapshot } from './consoles/terminal/index.js';
 export { defaultInventory, parseInventory, loadInventoryFile } from './inventory.js';

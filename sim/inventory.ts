@@ -73,6 +73,7 @@ export const routeFailureSchema = z
 
 const faults = z
   .object({
+    unreachable: z.enum(['refuse', 'drop']).nullable(),
     delayMs: z.number().int().nonnegative(),
     failRoutes: z.array(routeFailureSchema),
     dropWebsocketAfterBytes: z.number().int().nonnegative().nullable(),

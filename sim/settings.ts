@@ -54,8 +54,18 @@ export interface RouteFailure {
   message?: string;
 }
 
+/**
+ * A host the client cannot get through to, for connections made from now on (open ones go on, as
+ * when pveproxy is restarted): `refuse` resets each at once, as a host whose API is down or a
+ * firewall that rejects; `drop` accepts each and never answers, not even the TLS handshake, as a
+ * firewall that drops packets: the client waits until its own timeout.
+ */
+export type Unreachable = 'refuse' | 'drop';
+
 /** Misbehaviour injected for tests. */
 export interface Faults {
+  /** New connections cannot get through (null: they can). */
+  unreachable: Unreachable | null;
   /** Every API answer is delayed by this many milliseconds. */
   delayMs: number;
   failRoutes: RouteFailure[];
@@ -70,6 +80,7 @@ export interface Faults {
 }
 
 export const defaultFaults: Faults = {
+  unreachable: null,
   delayMs: 0,
   failRoutes: [],
   dropWebsocketAfterBytes: null,

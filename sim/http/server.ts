@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SimState } from '../state.js';
+import { adoptSocket, type SimState } from '../state.js';
 import type { TlsMaterial } from '../tls.js';
 import { dispatch } from './dispatch.js';
 import { readParams, writeAnswer, writeRawAnswer, type Exchange } from './exchange.js';
@@ -40,5 +41,30 @@ export function createApiServer(state: SimState, routes: Route[], tls: TlsMateri
 
   server.on('clientError', (_err, socket) => socket.destroy());
   server.on('tlsClientError', () => undefined);
+  admitConnections(state, server);
   return server;
+}
+
+/**
+ * The `unreachable` fault, applied to each TCP connection before its first TLS byte: the TLS
+ * server's own connection listener only sees the connections the fault lets through.
+ */
+function admitConnections(state: SimState, server: Server): void {
+  const tlsListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    switch (state.faults.unreachable) {
+      case 'refuse':
+        socket.resetAndDestroy();
+        return;
+      case 'drop':
+        // Read and forgotten: the client's bytes are acknowledged, never answered.
+        socket.on('error', () => socket.destroy());
+        socket.resume();
+        adoptSocket(state, socket);
+        return;
+      case null:
+        for (const listener of tlsListeners) listener.call(server, socket);
+    }
+  });
 }
