@@ -61,7 +61,7 @@ export function escapeHtml(text: string): string {
  * JSON that is safe inside a <script type="application/json"> element: `<` can neither close the
  * element nor open a comment, and U+2028/U+2029 stay escaped for any consumer that evals.
  */
-function jsonForHtml(value: unknown): string {
+export function jsonForHtml(value: unknown): string {
   return JSON.stringify(value)
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
@@ -70,7 +70,7 @@ function jsonForHtml(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-function htmlDocument(ctx: PageContext, parts: { title: string; stylesheet: string; bodyClass: string; head?: string; body: string }): string {
+export function htmlDocument(ctx: PageContext, parts: { title: string; stylesheet: string; bodyClass: string; head?: string; body: string }): string {
   const base = escapeHtml(ctx.assetBase);
   return `<!doctype html>
 <html lang="${escapeHtml(ctx.lang)}">

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { RETRY_AFTER_SECONDS, StoreUnavailableError } from '../redis/errors.js';
 import { renderErrorPage } from './pages.js';
 import { pageContext, registerConsoleRoutes, type ConsoleRouteDeps } from './routes.js';
+import { registerPlayerRoutes, type PlayerRouteDeps } from './player-routes.js';
 import type { SessionPorts } from './session-ports.js';
 import { attachConsoleSockets, type ConsoleSocketDeps } from './socket.js';
 
@@ -18,6 +19,8 @@ export interface ConsoleSideOptions {
   allowedOrigins: Set<string>;
   /** With `session_ports`: each session's own port, closed with the gateway. */
   ports: SessionPorts | null;
+  /** With `recording_dir`: the recording player behind its one-time links. */
+  player?: Omit<PlayerRouteDeps, 'pageContext'>;
 }
 
 /**
@@ -54,6 +57,7 @@ export const consoleSide: FastifyPluginAsync<ConsoleSideOptions> = async (app, o
   });
 
   registerConsoleRoutes(app, options.routes);
+  if (options.player) registerPlayerRoutes(app, { ...options.player, pageContext: (request) => pageContext(request, options.routes) });
   const sockets = attachConsoleSockets(app.server, { ...options.sockets, allowedOrigins: options.allowedOrigins });
   app.addHook('onClose', async () => {
     sockets.close();
