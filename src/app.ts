@@ -25,6 +25,8 @@ import { GATEWAY_RESTARTING_CLOSE_CODE, LocalViewers, SESSION_ENDED_CLOSE_CODE }
 import { scheduleLostEndCheck } from './sessions/lost-end-check.js';
 import type { SessionStore } from './sessions/store.js';
 import { scheduleTicketRenewal } from './sessions/ticket-renewal.js';
+import { noEvents } from './sessions/events.js';
+import { startWebhooks } from './webhooks/index.js';
 import { detached } from './detached.js';
 import { openStores } from './stores.js';
 import { createConnectionLimiter } from './security/connection-limits.js';
@@ -93,6 +95,11 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   app.addHook('onClose', () => stores.close());
   const { sessions, tokens } = stores;
   const metrics = new GatewayMetrics(sessions);
+  // Closed before the stores it queues in (onClose hooks run last-registered first).
+  const webhooks = startWebhooks(config, { redis: stores.redis, registry: metrics.registry, log });
+  if (webhooks) app.addHook('onClose', () => webhooks.close());
+  const events = webhooks?.events ?? noEvents;
+  sessions.onEnded((ended) => events.sessionEnded(ended));
   const hosts = createHostPolicy(config.proxmox_hosts_allowed);
   const clients = new ProxmoxClients({
     timeoutMs: config.proxmox_timeout * 1000,
@@ -163,6 +170,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     viewers,
     activity,
     access,
+    events,
     handshakeTimeoutMs: config.proxmox_timeout * 1000,
     clipboardMaxBytes: config.clipboard_max_bytes,
     browserMessagesPerSecond: config.browser_messages_per_second,
@@ -177,7 +185,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     ...(stores.redis ? { redis: stores.redis.client, nameSpace: `${config.redis_key_prefix}rate-limit:`, skipOnError: true } : {}),
   });
   app.addHook('onSend', securityHeaders(CONSOLE_CSP(config.frame_ancestors)));
-  const guestPower = new GuestPower(clients, log.child('PROXMOX'), metrics);
+  const guestPower = new GuestPower(clients, log.child('PROXMOX'), metrics, events);
   let draining = false;
   const allowedOrigins = new Set([publicOrigin, ...config.allowed_origins]);
   await app.register(controlApi, {
@@ -191,6 +199,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     metrics,
     hosts,
     power: guestPower,
+    events,
     unavailable: () => stores.unavailable(),
     draining: () => draining,
   });
@@ -208,6 +217,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       power: guestPower,
       frameAncestors: config.frame_ancestors,
       brand: loadBrand(config.brand, ASSET_BASE),
+      events,
       ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
     },
     sockets: consoleSockets,

@@ -109,6 +109,18 @@ const redisUrl = z.string({ error: 'must be a redis:// or rediss:// URL' }).refi
   { error: 'must be a redis:// or rediss:// URL' },
 );
 
+// The URL may hold credentials (user:password@, a token in its query): messages never repeat it.
+const webhookUrl = z.string({ error: 'must be an http:// or https:// URL' }).refine(
+  (value) => {
+    try {
+      return /^https?:$/.test(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an http:// or https:// URL' },
+);
+
 const REDIS_KEY_ADVICE = 'make one with: openssl rand -hex 32';
 // The value is never repeated in a message: it is a secret.
 const secretKey = z
@@ -201,6 +213,16 @@ export const CONFIG_FIELDS = {
   redis_secret_key: field('string', secretKey.optional()),
   redis_secret_key_previous: field('string', secretKey.optional()),
   redis_cluster: field('boolean', bool(false)),
+  // Events to the backend (src/webhooks/): each needs the other, checked below.
+  webhook_url: field('string', webhookUrl.optional()),
+  webhook_secret: field(
+    'string',
+    // The value is never repeated in a message: it is a secret.
+    z.string({ error: `must be a string; ${SECRET_ADVICE}` }).min(MIN_SECRET_LENGTH, { error: `must be at least ${MIN_SECRET_LENGTH} characters; ${SECRET_ADVICE}` }).optional(),
+  ),
+  webhook_timeout: field('number', seconds('positive', 120, 10)),
+  webhook_retry_initial: field('number', seconds('positive', 3600, 1)),
+  webhook_queue_max: field('number', integer(1, 10_000_000, 100_000)),
   rate_limit_auth_failures: field('number', integer(1, 1_000_000, 10)),
   control_allowed_from: field('list', list(addressOrCidr)),
   rate_limit_redemptions: field('number', integer(1, 1_000_000, 30)),
@@ -248,6 +270,15 @@ export const configSchema = z
     }
     if (config.session_ports !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['session_ports'], message: 'cannot be used with redis_url: a session port belongs to one host, while with Redis any replica serves any session' });
+    }
+  })
+  .superRefine((config, ctx) => {
+    // Unsigned events could be forged by anyone who can reach the backend; a secret alone sends nothing.
+    if (config.webhook_url !== undefined && config.webhook_secret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['webhook_secret'], message: `required with webhook_url (it signs every event; the backend checks it); ${SECRET_ADVICE}` });
+    }
+    if (config.webhook_secret !== undefined && config.webhook_url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['webhook_url'], message: 'required with webhook_secret (where events are sent)' });
     }
   })
   .superRefine((config, ctx) => {

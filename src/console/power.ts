@@ -4,6 +4,7 @@ import type { PowerAction, ProxmoxClient, ProxmoxCredentials } from '../proxmox/
 import type { ProxmoxClients } from '../proxmox/clients.js';
 import { isProxmoxError, ProxmoxError } from '../proxmox/errors.js';
 import { resolveGuest } from '../proxmox/guest.js';
+import type { ConsoleEvents } from '../sessions/events.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import type { SessionRecord } from '../sessions/record.js';
 import type { GuestCondition } from './outcomes.js';
@@ -26,6 +27,7 @@ export class GuestPower {
     private readonly clients: ProxmoxClients,
     private readonly log: Logger,
     private readonly metrics?: GatewayMetrics,
+    private readonly events?: ConsoleEvents,
   ) {}
 
   /** Whether the grant's identity holds VM.PowerMgmt on its guest (asked at /create when `power` is). */
@@ -50,11 +52,13 @@ export class GuestPower {
       const task = await client.powerAction(creds, guest.node, guest.type, grant.vmid, action);
       this.conditions.delete(session.id);
       this.metrics?.powerActions.labels(action, 'ok').inc();
+      this.events?.powerAction(session, action, 'ok');
       log.info('power action', { action, vmid: grant.vmid, task });
       return task;
     } catch (error) {
       const code = isProxmoxError(error) ? error.code : 'error';
       this.metrics?.powerActions.labels(action, code).inc();
+      this.events?.powerAction(session, action, code);
       log.warn('power action failed', { action, vmid: grant.vmid, code, error });
       throw error;
     }

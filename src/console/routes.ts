@@ -5,6 +5,7 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { PowerAction } from '../proxmox/client.js';
 import { isProxmoxError } from '../proxmox/errors.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
+import type { ConsoleEvents } from '../sessions/events.js';
 import { sessionState, sessionTitle } from '../sessions/record.js';
 import { SessionLimitError, type SessionStore } from '../sessions/store.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
@@ -36,6 +37,8 @@ export interface ConsoleRouteDeps {
   frameAncestors?: readonly string[];
   /** The operator's `brand`, read at start (loadBrand). */
   brand?: BrandAssets | null;
+  /** Told of each redemption (webhooks). */
+  events?: ConsoleEvents;
 }
 
 /**
@@ -137,6 +140,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     }
     metrics.tokensRedeemed.inc();
     sessionLog.info('token redeemed', { token_prefix: tokenPrefix(token), vmid: redeemed.grant.vmid });
+    const userAgent = request.headers['user-agent'];
+    deps.events?.sessionRedeemed(token, session, { address: request.ip, ...(userAgent !== undefined ? { userAgent } : {}) });
     reply.setCookie(SESSION_COOKIE, cookieSecret, sessionCookieOptions(session.id, cookiePolicy));
     return reply.redirect(`${origin}/console/${session.id}/`, 302);
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { fastifyCookie } from '@fastify/cookie';
@@ -10,6 +11,7 @@ import { LogThrottle } from '../security/log-throttle.js';
 import { detached } from '../detached.js';
 import type { SessionActivityBuffer } from '../sessions/activity-buffer.js';
 import type { ConsoleService } from '../sessions/console-service.js';
+import type { ClientInfo, ConsoleEvents, ViewerInfo } from '../sessions/events.js';
 import type { LocalViewers, Viewer } from '../sessions/local-viewers.js';
 import { sessionTitle, type SessionRecord } from '../sessions/record.js';
 import { ViewerLimitError, type SessionStore } from '../sessions/store.js';
@@ -37,6 +39,8 @@ export interface ConsoleSocketDeps {
   access: ConsoleService;
   /** Origins a console page may be served from: the public origin and `allowed_origins`. */
   allowedOrigins: Set<string>;
+  /** Told of each viewer joining and leaving (webhooks); shared links' viewers come through here too. */
+  events?: ConsoleEvents;
   handshakeTimeoutMs: number;
   /** The longest clipboard text a browser may send (RFB ClientCutText). */
   clipboardMaxBytes: number;
@@ -94,10 +98,11 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     const session = await deps.sessions.authenticate(id, cookies[SESSION_COOKIE]);
     if (!session) return refuse(socket, 403, 'Forbidden');
     if (socket.destroyed) return;
-    wss.handleUpgrade(request, socket, head, (ws) => void serveViewer(session, ws));
+    const client: ClientInfo = { address: request.socket.remoteAddress ?? '', ...(request.headers['user-agent'] !== undefined ? { userAgent: request.headers['user-agent'] } : {}) };
+    wss.handleUpgrade(request, socket, head, (ws) => void serveViewer(session, ws, client));
   };
 
-  const serveViewer = async (session: SessionRecord, ws: WebSocket): Promise<void> => {
+  const serveViewer = async (session: SessionRecord, ws: WebSocket, client: ClientInfo): Promise<void> => {
     const sessionLog = log.child('CONSOLE', { session: session.id });
     const viewer: Viewer = { close: (code, reason) => ws.close(code, reason) };
     let joined: SessionRecord | null;
@@ -121,6 +126,10 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     deps.viewers.add(session.id, viewer);
     sessionLog.info('viewer connected', { viewers: Object.values(joined.viewers).reduce((a, b) => a + b, 0) });
     const openedAt = Date.now();
+    const watched: ViewerInfo = { id: randomBytes(6).toString('hex'), client, viewOnly: joined.grant.viewOnly };
+    deps.events?.viewerConnected(joined, watched);
+    // This connection's share of what the session's activity counts, told when it leaves.
+    const used = { toBrowser: 0, toUpstream: 0, reason: 'error' };
     // A browser that leaves while its console is being opened cancels what is left of the opening.
     const opening = new AbortController();
     ws.once('close', () => opening.abort());
@@ -137,6 +146,8 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
       onInput: () => deps.activity.input(session.id),
       onBytes: (toBrowser: number, toUpstream: number) => {
         deps.activity.bytes(session.id, toBrowser, toUpstream);
+        used.toBrowser += toBrowser;
+        used.toUpstream += toUpstream;
         if (toBrowser > 0) deps.metrics.toBrowser.inc(toBrowser);
         if (toUpstream > 0) deps.metrics.toProxmox.inc(toUpstream);
       },
@@ -167,12 +178,14 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         deps.metrics.proxmoxErrors.labels(code).inc();
         detached(sessionLog, 'recording the console error', () => deps.sessions.setLastError(session.id, code));
       }
+      used.reason = outcome.reason;
       sessionLog.info('viewer disconnected', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error } : {}) });
     } catch (error) {
       sessionLog.error('console relay failed', { error });
       ws.terminate();
     } finally {
       deps.viewers.remove(session.id, viewer);
+      deps.events?.viewerDisconnected(joined, watched, { bytesToBrowser: used.toBrowser, bytesToUpstream: used.toUpstream, durationMs: Date.now() - openedAt, reason: used.reason });
       detached(sessionLog, 'leaving the session', async () => {
         await deps.activity.flush(session.id);
         await deps.sessions.leave(session.id);

@@ -8,6 +8,7 @@ import { networkErrorDetail } from '../proxmox/tls.js';
 import { addressMatcher } from '../security/address-list.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { ConsoleService } from '../sessions/console-service.js';
+import type { ConsoleEvents } from '../sessions/events.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
 import type { SessionStore } from '../sessions/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
@@ -36,6 +37,8 @@ export interface ControlDeps {
   power?: GuestPower;
   /** `proxmox_hosts_allowed`. */
   hosts: HostPolicy;
+  /** Told of links made and revoked (webhooks). */
+  events?: ConsoleEvents;
 }
 
 const UNAUTHORIZED = new ApiError(401, 'unauthorized', 'missing or wrong Authorization header');
@@ -96,6 +99,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     try {
       const { token, expiresAt } = await tokens.create(grant, (params.ttlSeconds ?? config.token_ttl) * 1000);
       metrics.tokensCreated.inc();
+      deps.events?.tokenCreated(token, grant, expiresAt);
       log.info('token created', { token_prefix: tokenPrefix(token), vmid: grant.vmid, node: grant.node, validated: params.validate });
       return { status: 'success', token, url: `${deps.publicOrigin()}/vnc/${token}`, expires_at: new Date(expiresAt).toISOString() };
     } catch (error) {
@@ -141,6 +145,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     const revoked = TOKEN_PATTERN.test(request.params.token) && (await tokens.revoke(request.params.token));
     if (!revoked) throw new ApiError(404, 'token_not_found', 'no such pending token');
     log.info('token revoked', { token_prefix: tokenPrefix(request.params.token) });
+    deps.events?.tokenRevoked(request.params.token);
     return { status: 'success' };
   });
 

@@ -1,0 +1,169 @@
+import { tokenPrefix, type Logger } from '../log.js';
+import type { PowerAction } from '../proxmox/client.js';
+import { LogThrottle } from '../security/log-throttle.js';
+import type { ClientInfo, ConsoleEvents, ViewerInfo, ViewerUse } from '../sessions/events.js';
+import type { ConsoleGrant } from '../sessions/grant.js';
+import type { SessionRecord } from '../sessions/record.js';
+import type { SessionEnded } from '../sessions/store.js';
+import { commonFields, eventParts, linkKey, type EventParts, type WebhookEventType } from './event.js';
+import type { WebhookMetrics } from './metrics.js';
+import type { QueueResult, WebhookStore } from './store.js';
+
+/** A user agent is the browser's to write: kept to a length a backend can store. */
+const MAX_USER_AGENT = 512;
+/**
+ * A token redeemed just before its expiry is told as redeemed, not expired: the expiry is judged
+ * this long after the fact, by when its redemption has long been recorded.
+ */
+const EXPIRY_GRACE_MS = 2_000;
+/** A session's end waits this long at most for its viewers here to be told as gone first. */
+const END_WAITS_FOR_VIEWERS_MS = 5_000;
+/** How long a session's link is remembered for its events, past its own longest life. */
+const SESSION_MEMORY_MARGIN_MS = 24 * 60 * 60 * 1000;
+
+function client(info: ClientInfo): Record<string, unknown> {
+  return { client_address: info.address, user_agent: info.userAgent === undefined ? null : info.userAgent.slice(0, MAX_USER_AGENT) };
+}
+
+function sessionCommon(session: SessionRecord): string {
+  return commonFields(session.tokenPrefix, session.grant.vmid, session.grant.tag);
+}
+
+export interface WebhookEventsOptions {
+  store: WebhookStore;
+  metrics: WebhookMetrics;
+  log: Logger;
+  /** Told whenever an event was queued here. */
+  queued(): void;
+  now?: () => number;
+}
+
+/**
+ * The gateway's events as webhooks: each is queued off the caller's path (nothing awaits it),
+ * and a queue that cannot take it costs the event, counted and logged, never the console.
+ */
+export class WebhookEvents implements ConsoleEvents {
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly logThrottle = new LogThrottle(60_000);
+  /** Viewers of each session connected to this replica: a session's end is told after theirs. */
+  private readonly viewersHere = new Map<string, number>();
+  private readonly endsWaiting = new Map<string, () => void>();
+  private readonly expirySweep: NodeJS.Timeout;
+  private sweeping = false;
+
+  constructor(private readonly options: WebhookEventsOptions) {
+    this.now = options.now ?? Date.now;
+    this.log = options.log;
+    this.expirySweep = setInterval(() => void this.sweepExpired(), 1_000);
+    this.expirySweep.unref();
+  }
+
+  tokenCreated(token: string, grant: ConsoleGrant, expiresAt: number): void {
+    const event = eventParts('token.created', null, { expires_at: new Date(expiresAt).toISOString(), console: grant.console, view_only: grant.viewOnly }, this.now());
+    this.queue('token.created', () => this.options.store.tokenCreated(linkKey(token), event, commonFields(tokenPrefix(token), grant.vmid, grant.tag), expiresAt));
+  }
+
+  tokenRevoked(token: string): void {
+    const event = eventParts('token.revoked', null, {}, this.now());
+    this.queue('token.revoked', () => this.options.store.tokenEnded(linkKey(token), event));
+  }
+
+  sessionRedeemed(token: string, session: SessionRecord, info: ClientInfo): void {
+    const event = eventParts('session.redeemed', session.id, client(info), this.now());
+    const ttl = session.expiresAt - this.now() + SESSION_MEMORY_MARGIN_MS;
+    this.queue('session.redeemed', () => this.options.store.sessionRedeemed(linkKey(token), session.id, event, sessionCommon(session), ttl));
+  }
+
+  viewerConnected(session: SessionRecord, viewer: ViewerInfo): void {
+    this.viewersHere.set(session.id, (this.viewersHere.get(session.id) ?? 0) + 1);
+    this.sessionEvent('viewer.connected', session, { viewer_id: viewer.id, view_only: viewer.viewOnly, ...client(viewer.client) });
+  }
+
+  viewerDisconnected(session: SessionRecord, viewer: ViewerInfo, use: ViewerUse): void {
+    this.sessionEvent('viewer.disconnected', session, {
+      viewer_id: viewer.id,
+      bytes_to_browser: use.bytesToBrowser,
+      bytes_to_proxmox: use.bytesToUpstream,
+      duration_ms: Math.round(use.durationMs),
+      reason: use.reason,
+    });
+    const left = (this.viewersHere.get(session.id) ?? 1) - 1;
+    if (left > 0) this.viewersHere.set(session.id, left);
+    else {
+      this.viewersHere.delete(session.id);
+      this.endsWaiting.get(session.id)?.();
+    }
+  }
+
+  sessionEnded(ended: SessionEnded): void {
+    const at = this.now();
+    const tell = () => {
+      this.endsWaiting.delete(ended.id);
+      const event = eventParts('session.ended', ended.id, { reason: ended.reason }, at);
+      // Every replica hears of every end: the store queues it for the first to ask only.
+      this.queue('session.ended', () => this.options.store.sessionEvent(ended.id, event, commonFields('', 0, undefined), true));
+    };
+    if (!this.viewersHere.has(ended.id)) return tell();
+    // Its viewers here are being closed by the same end: their disconnects go first.
+    const timer = setTimeout(tell, END_WAITS_FOR_VIEWERS_MS);
+    timer.unref();
+    this.endsWaiting.set(ended.id, () => {
+      clearTimeout(timer);
+      tell();
+    });
+  }
+
+  powerAction(session: SessionRecord, action: PowerAction, outcome: string): void {
+    this.sessionEvent('power.action', session, { action, outcome });
+  }
+
+  close(): void {
+    clearInterval(this.expirySweep);
+    for (const tell of [...this.endsWaiting.values()]) tell();
+  }
+
+  private sessionEvent(type: WebhookEventType, session: SessionRecord, data: Record<string, unknown>): void {
+    const event = eventParts(type, session.id, data, this.now());
+    this.queue(type, () => this.options.store.sessionEvent(session.id, event, sessionCommon(session), false));
+  }
+
+  /** Every replica sweeps; the store lets one of them tell each expiry. */
+  private async sweepExpired(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      for (const { key, expiresAt } of await this.options.store.expiredTokens(this.now() - EXPIRY_GRACE_MS, 500)) {
+        const event: EventParts = eventParts('token.expired', null, { expired_at: new Date(expiresAt).toISOString() }, expiresAt);
+        this.count('token.expired', await this.options.store.tokenEnded(key, event));
+      }
+    } catch (error) {
+      this.warn('sweep', 'token expiries not told: the webhook queue is unreachable', { error });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private queue(type: WebhookEventType, put: () => Promise<QueueResult>): void {
+    put().then(
+      (result) => this.count(type, result),
+      (error: unknown) => {
+        this.options.metrics.dropped.labels('store_unavailable').inc();
+        this.warn('store', 'webhook event lost: the queue could not take it', { event: type, error });
+      },
+    );
+  }
+
+  private count(type: WebhookEventType, result: QueueResult): void {
+    if (result === 'queued') this.options.queued();
+    else if (result === 'full') {
+      this.options.metrics.dropped.labels('queue_full').inc();
+      this.warn('full', 'webhook event dropped: the queue is full (webhook_queue_max)', { event: type });
+    }
+  }
+
+  private warn(kind: string, message: string, fields: Record<string, unknown>): void {
+    const held = this.logThrottle.admit(kind);
+    if (held !== null) this.log.warn(message, { ...fields, ...(held > 0 ? { held_back: held } : {}) });
+  }
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { storeCall } from '../redis/errors.js';
+import type { EventParts } from './event.js';
+import type { Delivery, QueueResult, WebhookStore } from './store.js';
+
+/**
+ * Every key outlives the retry window by far; each push renews them. Events are given up within
+ * the window, so a key that expires holds nothing anyone waits for.
+ */
+const QUEUE_TTL_MS = 3 * 60 * 60 * 1000;
+/** Tokens live at most an hour (token_ttl); their watch set is renewed with each new token. */
+const WATCH_TTL_MS = 3 * 60 * 60 * 1000;
+
+// Every key is under the {webhooks} hash tag: on Redis Cluster one node holds the whole queue,
+// so each script can reach the queue of any order key. KEYS[1] names the tag for routing;
+// ARGV[1] is the tag's key prefix.
+const PUSH = `
+local function push(base, key, body, now, max, ttl)
+  if tonumber(redis.call('GET', base .. 'depth') or '0') >= tonumber(max) then return 'full' end
+  local q = base .. 'q:' .. key
+  redis.call('RPUSH', q, cjson.encode({at = now, body = body}))
+  redis.call('PEXPIRE', q, ttl)
+  redis.call('ZADD', base .. 'ready', 'NX', now, key)
+  redis.call('INCR', base .. 'depth')
+  for _, name in ipairs({'ready', 'depth', 'leases', 'failures'}) do redis.call('PEXPIRE', base .. name, ttl) end
+  return 'queued'
+end
+`;
+
+const SCRIPTS = {
+  // ARGV: base, key, body, common, expiresAt, now, max, ttl, watchTtl
+  webhookTokenCreated: `${PUSH}
+    local base = ARGV[1]
+    redis.call('ZADD', base .. 'watch', ARGV[5], ARGV[2])
+    redis.call('HSET', base .. 'watch-common', ARGV[2], ARGV[4])
+    redis.call('PEXPIRE', base .. 'watch', ARGV[9])
+    redis.call('PEXPIRE', base .. 'watch-common', ARGV[9])
+    return push(base, ARGV[2], ARGV[3], ARGV[6], ARGV[7], ARGV[8])`,
+  // ARGV: base, key, head, tail, now, max, ttl
+  webhookTokenEnded: `${PUSH}
+    local base = ARGV[1]
+    local common = redis.call('HGET', base .. 'watch-common', ARGV[2])
+    if not common then return 'none' end
+    redis.call('HDEL', base .. 'watch-common', ARGV[2])
+    redis.call('ZREM', base .. 'watch', ARGV[2])
+    return push(base, ARGV[2], ARGV[3] .. common .. ARGV[4], ARGV[5], ARGV[6], ARGV[7])`,
+  // ARGV: base, key, sessionId, head, tail, fallbackCommon, sessionTtl, now, max, ttl
+  webhookSessionRedeemed: `${PUSH}
+    local base = ARGV[1]
+    local common = redis.call('HGET', base .. 'watch-common', ARGV[2]) or ARGV[6]
+    redis.call('HDEL', base .. 'watch-common', ARGV[2])
+    redis.call('ZREM', base .. 'watch', ARGV[2])
+    local s = base .. 's:' .. ARGV[3]
+    redis.call('HSET', s, 'key', ARGV[2], 'common', common)
+    redis.call('PEXPIRE', s, ARGV[7])
+    return push(base, ARGV[2], ARGV[4] .. common .. ARGV[5], ARGV[8], ARGV[9], ARGV[10])`,
+  // ARGV: base, sessionId, head, tail, fallbackCommon, final ('1' or '0'), now, max, ttl
+  webhookSessionEvent: `${PUSH}
+    local base = ARGV[1]
+    local s = base .. 's:' .. ARGV[2]
+    local found = redis.call('HMGET', s, 'key', 'common')
+    if ARGV[6] == '1' then
+      if redis.call('DEL', s) == 0 then return 'none' end
+    end
+    return push(base, found[1] or ARGV[2], ARGV[3] .. (found[2] or ARGV[5]) .. ARGV[4], ARGV[7], ARGV[8], ARGV[9])`,
+  // ARGV: base, now, leaseMs, lease. A leased key is due again when its lease ends: a dead holder's events go to another replica.
+  webhookClaim: `
+    local base = ARGV[1]
+    local due = redis.call('ZRANGEBYSCORE', base .. 'ready', '-inf', ARGV[2], 'LIMIT', 0, 1)
+    local key = due[1]
+    if not key then return false end
+    local head = redis.call('LINDEX', base .. 'q:' .. key, 0)
+    if not head then
+      redis.call('ZREM', base .. 'ready', key)
+      return false
+    end
+    redis.call('ZADD', base .. 'ready', tonumber(ARGV[2]) + tonumber(ARGV[3]), key)
+    redis.call('HSET', base .. 'leases', key, ARGV[4])
+    return {key, head, redis.call('HGET', base .. 'failures', key) or '0'}`,
+  // ARGV: base, key, lease, now
+  webhookDone: `
+    local base = ARGV[1]
+    if redis.call('HGET', base .. 'leases', ARGV[2]) ~= ARGV[3] then return 0 end
+    redis.call('HDEL', base .. 'leases', ARGV[2])
+    redis.call('HDEL', base .. 'failures', ARGV[2])
+    local q = base .. 'q:' .. ARGV[2]
+    if redis.call('LPOP', q) then redis.call('DECR', base .. 'depth') end
+    if redis.call('LLEN', q) > 0 then redis.call('ZADD', base .. 'ready', ARGV[4], ARGV[2])
+    else redis.call('ZREM', base .. 'ready', ARGV[2]) end
+    return 1`,
+  // ARGV: base, key, lease, at, failed
+  webhookRetry: `
+    local base = ARGV[1]
+    if redis.call('HGET', base .. 'leases', ARGV[2]) ~= ARGV[3] then return 0 end
+    redis.call('HDEL', base .. 'leases', ARGV[2])
+    if ARGV[5] == '1' then redis.call('HINCRBY', base .. 'failures', ARGV[2], 1) end
+    redis.call('ZADD', base .. 'ready', ARGV[4], ARGV[2])
+    return 1`,
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptClient = { [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<unknown> };
+
+export interface RedisWebhookStoreOptions {
+  redis: Redis | Cluster;
+  /** redis_key_prefix. */
+  prefix: string;
+  maxQueued: number;
+  now?: () => number;
+}
+
+/** The queue in Redis, shared by every replica: an event queued survives the replica that queued it. */
+export class RedisWebhookStore implements WebhookStore {
+  private readonly scripts: ScriptClient;
+  private readonly base: string;
+  private readonly tag: string;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RedisWebhookStoreOptions) {
+    this.base = `${options.prefix}{webhooks}:`;
+    this.tag = `${this.base}ready`;
+    this.now = options.now ?? Date.now;
+    for (const [name, lua] of Object.entries(SCRIPTS)) options.redis.defineCommand(name, { numberOfKeys: 1, lua });
+    this.scripts = options.redis as unknown as ScriptClient;
+  }
+
+  private async run(what: string, name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+    return storeCall(what, () => this.scripts[name](this.tag, this.base, ...args));
+  }
+
+  async tokenCreated(key: string, event: EventParts, common: string, expiresAt: number): Promise<QueueResult> {
+    const body = `${event.head}${common}${event.tail}`;
+    return (await this.run('queueing an event', 'webhookTokenCreated', key, body, common, expiresAt, this.now(), this.options.maxQueued, QUEUE_TTL_MS, WATCH_TTL_MS)) as QueueResult;
+  }
+
+  async tokenEnded(key: string, event: EventParts): Promise<QueueResult> {
+    return (await this.run('queueing an event', 'webhookTokenEnded', key, event.head, event.tail, this.now(), this.options.maxQueued, QUEUE_TTL_MS)) as QueueResult;
+  }
+
+  async expiredTokens(before: number, limit: number): Promise<Array<{ key: string; expiresAt: number }>> {
+    const found = await storeCall('reading expired tokens', () => this.options.redis.zrangebyscore(`${this.base}watch`, '-inf', before, 'WITHSCORES', 'LIMIT', 0, limit));
+    const due: Array<{ key: string; expiresAt: number }> = [];
+    for (let i = 0; i + 1 < found.length; i += 2) due.push({ key: found[i]!, expiresAt: Number(found[i + 1]) });
+    return due;
+  }
+
+  async sessionRedeemed(key: string, sessionId: string, event: EventParts, fallbackCommon: string, ttlMs: number): Promise<QueueResult> {
+    return (await this.run('queueing an event', 'webhookSessionRedeemed', key, sessionId, event.head, event.tail, fallbackCommon, Math.ceil(ttlMs), this.now(), this.options.maxQueued, QUEUE_TTL_MS)) as QueueResult;
+  }
+
+  async sessionEvent(sessionId: string, event: EventParts, fallbackCommon: string, final: boolean): Promise<QueueResult> {
+    return (await this.run('queueing an event', 'webhookSessionEvent', sessionId, event.head, event.tail, fallbackCommon, final ? '1' : '0', this.now(), this.options.maxQueued, QUEUE_TTL_MS)) as QueueResult;
+  }
+
+  async claim(now: number, leaseMs: number): Promise<Delivery | null> {
+    const lease = randomBytes(8).toString('hex');
+    const found = (await this.run('taking an event to deliver', 'webhookClaim', now, leaseMs, lease)) as [string, string, string] | null;
+    if (!found) return null;
+    const [key, entry, failures] = found;
+    const { at, body } = JSON.parse(entry) as { at: string; body: string };
+    return { key, body, enqueuedAt: Number(at), failures: Number(failures), lease };
+  }
+
+  async done(delivery: Delivery, now: number): Promise<void> {
+    await this.run('removing a delivered event', 'webhookDone', delivery.key, delivery.lease, now);
+  }
+
+  async retry(delivery: Delivery, at: number, failed: boolean): Promise<void> {
+    await this.run('scheduling an event again', 'webhookRetry', delivery.key, delivery.lease, at, failed ? '1' : '0');
+  }
+
+  async depth(): Promise<number> {
+    return Math.max(0, Number((await storeCall('counting queued events', () => this.options.redis.get(`${this.base}depth`))) ?? '0'));
+  }
+}

@@ -1,0 +1,170 @@
+// Events to the backend, end to end: a real gateway, the simulator's console, and a webhook
+// receiver of the test's own that checks each signature the way the README tells backends to.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { poll } from '../helpers/poll.js';
+import { startWebhookReceiver, type ReceivedEvent, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const LIFE = ['token.created', 'session.redeemed', 'viewer.connected', 'viewer.disconnected', 'session.ended'];
+
+describe('webhooks', () => {
+  let sim: Simulator;
+  let base: Record<string, string>;
+  const secret = randomBytes(32).toString('hex');
+
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+  });
+  after(async () => {
+    await sim?.stop();
+  });
+
+  async function withGateway(receiver: WebhookReceiver, run: (tg: TestGateway) => Promise<void>, env: Record<string, string> = {}): Promise<TestGateway> {
+    const tg = await startTestGateway(
+      { PROXMOXVNC_WEBHOOK_URL: receiver.url, PROXMOXVNC_WEBHOOK_SECRET: secret, PROXMOXVNC_WEBHOOK_RETRY_INITIAL: '0.05', ...env },
+      sim.caPem,
+    );
+    try {
+      await run(tg);
+    } finally {
+      await tg.stop();
+    }
+    return tg;
+  }
+
+  /** Create, redeem, a viewer that types and leaves, then DELETE /sessions/<id>: the session's id and its token. */
+  async function wholeLife(tg: TestGateway, tag: string): Promise<{ sessionId: string; token: string }> {
+    const created = await createToken(tg, { ...base, tag });
+    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+    const answer = await request(created.body.url as string, { headers: { 'user-agent': 'webhook-test/1' } });
+    assert.equal(answer.statusCode, 302);
+    await answer.body.dump();
+    const redeemed = { location: answer.headers.location as string, cookie: String(answer.headers['set-cookie']).split(';')[0] };
+    const sessionId = redeemed.location.split('/')[2]!;
+    const opened = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, { origin: tg.origin, cookie: redeemed.cookie!, 'user-agent': 'webhook-test/1' });
+    assert.equal(opened.status, 101);
+    assert.equal((await opened.client!.handshake({})).securityResult, 0);
+    opened.client!.typeText(`hello ${tag}`);
+    await poll(async () => sim.received(100).text, (t) => t.includes(`hello ${tag}`), 'the typed text at the guest');
+    const closed = new Promise((resolve) => opened.ws!.once('close', resolve));
+    opened.ws!.close();
+    await closed;
+    // The leave is recorded a moment after the close; the end must come after it.
+    await poll(() => Promise.resolve(tg.gateway.viewers.count), (n) => n === 0, 'the viewer gone');
+    const ended = await request(`${tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    assert.equal(ended.statusCode, 200);
+    await ended.body.dump();
+    return { sessionId, token: created.body.token as string };
+  }
+
+  const ofTag = (receiver: WebhookReceiver, tag: string) => receiver.accepted.filter((e) => e.tag === tag);
+
+  it('sends a whole session life, signed and in order, each event with its session, token prefix, vmid, tag, id and time', async () => {
+    const receiver = await startWebhookReceiver(secret);
+    try {
+      const tg = await withGateway(receiver, async (tg) => {
+        const { sessionId, token } = await wholeLife(tg, 'customer-1');
+        const events = await poll(async () => ofTag(receiver, 'customer-1'), (e) => e.length >= LIFE.length, 'the whole life delivered');
+        assert.deepEqual(events.map((e) => e.type), LIFE);
+        for (const event of events) {
+          assert.equal(event.vmid, 100);
+          assert.equal(event.token_prefix, `${token.slice(0, 6)}…`);
+          assert.equal(event.session_id, event.type === 'token.created' ? null : sessionId);
+          assert.match(event.id, /^evt_[0-9a-f]{32}$/);
+          assert.ok(!Number.isNaN(Date.parse(event.time)), event.time);
+        }
+        assert.equal(new Set(events.map((e) => e.id)).size, events.length, 'every event has its own id');
+        const [createdEvent, redeemedEvent, connected, disconnected, endedEvent] = events as [ReceivedEvent, ReceivedEvent, ReceivedEvent, ReceivedEvent, ReceivedEvent];
+        assert.equal(typeof createdEvent.data.expires_at, 'string');
+        assert.equal(redeemedEvent.data.client_address, '127.0.0.1');
+        assert.equal(redeemedEvent.data.user_agent, 'webhook-test/1');
+        assert.equal(connected.data.user_agent, 'webhook-test/1');
+        assert.equal(connected.data.viewer_id, disconnected.data.viewer_id);
+        assert.ok((disconnected.data.bytes_to_browser as number) > 0, JSON.stringify(disconnected.data));
+        assert.ok((disconnected.data.bytes_to_proxmox as number) > 0, JSON.stringify(disconnected.data));
+        assert.equal(typeof disconnected.data.duration_ms, 'number');
+        assert.equal(disconnected.data.reason, 'browser_closed');
+        assert.equal(endedEvent.data.reason, 'ended by the backend');
+        assert.ok(receiver.requests.every((r) => r.signed), 'every request carries a valid signature');
+        assert.match(receiver.requests[0]!.signature!, /^t=\d+,v1=[0-9a-f]{64}$/);
+      });
+      for (const line of tg.logs) assert.ok(!line.includes(secret), `the webhook secret in a log line: ${line}`);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('tells a revoked token and an expired one, once each', async () => {
+    const receiver = await startWebhookReceiver(secret);
+    try {
+      await withGateway(receiver, async (tg) => {
+        const revoked = await createToken(tg, { ...base, tag: 'revoked' });
+        const answer = await request(`${tg.origin}/tokens/${revoked.body.token as string}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+        assert.equal(answer.statusCode, 200);
+        await answer.body.dump();
+        assert.equal((await createToken(tg, { ...base, tag: 'expiring', ttl: '1' })).statusCode, 200);
+        await poll(async () => ofTag(receiver, 'revoked').map((e) => e.type), (t) => t.length === 2, 'the revocation');
+        await poll(async () => ofTag(receiver, 'expiring').map((e) => e.type), (t) => t.length === 2, 'the expiry', 10_000);
+        // Time for a second report of either, had there been one.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        assert.deepEqual(ofTag(receiver, 'revoked').map((e) => e.type), ['token.created', 'token.revoked']);
+        assert.deepEqual(ofTag(receiver, 'expiring').map((e) => e.type), ['token.created', 'token.expired']);
+        const expired = ofTag(receiver, 'expiring')[1]!;
+        assert.equal(expired.session_id, null);
+        assert.equal(typeof expired.data.expired_at, 'string');
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('retries a receiver that answers 500 twice: every event arrives once, in order, and the failures are counted', async () => {
+    const receiver = await startWebhookReceiver(secret, (n) => ({ status: n < 2 ? 500 : 200 }));
+    try {
+      await withGateway(receiver, async (tg) => {
+        await wholeLife(tg, 'flaky');
+        const events = await poll(async () => ofTag(receiver, 'flaky'), (e) => e.length >= LIFE.length, 'the whole life delivered');
+        assert.deepEqual(events.map((e) => e.type), LIFE);
+        assert.equal(new Set(receiver.accepted.map((e) => e.id)).size, receiver.accepted.length, 'no event accepted twice');
+        assert.deepEqual(receiver.requests.slice(0, 3).map((r) => r.answered), [500, 500, 200]);
+        assert.equal(receiver.requests[0]!.body, receiver.requests[2]!.body, 'the retried event is the same event');
+        const metrics = await (await request(`${tg.origin}/metrics`)).body.text();
+        assert.match(metrics, /proxmoxvnc_webhook_delivery_failures_total\{reason="http_5xx"\} 2\n/);
+        assert.match(metrics, /proxmoxvnc_webhook_queue_depth 0\n/);
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('keeps a console relaying while the receiver never answers', async () => {
+    const receiver = await startWebhookReceiver(secret, () => 'hang');
+    try {
+      await withGateway(receiver, async (tg) => {
+        const created = await createToken(tg, { ...base, tag: 'hanging' });
+        assert.equal(created.statusCode, 200);
+        const redeemed = await redeem(created.body.url as string);
+        assert.equal(redeemed.statusCode, 302);
+        const opened = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, { origin: tg.origin, cookie: redeemed.cookie! });
+        assert.equal((await opened.client!.handshake({})).securityResult, 0);
+        await poll(async () => receiver.hanging(), (n) => n > 0, 'a delivery held by the receiver');
+        for (let round = 0; round < 5; round++) {
+          opened.client!.typeText(`round ${round}`);
+          await poll(async () => sim.received(100).text, (t) => t.includes(`round ${round}`), `keys of round ${round}`);
+          opened.client!.requestUpdate(false, 0, 0, 64, 64);
+          assert.ok((await opened.client!.readFramebufferUpdate()).rects.length > 0);
+        }
+        assert.ok(receiver.hanging() > 0, 'the receiver still holds its deliveries');
+        assert.equal(receiver.accepted.length, 0);
+        opened.ws!.close();
+      }, { PROXMOXVNC_WEBHOOK_TIMEOUT: '60' });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
