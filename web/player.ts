@@ -34,7 +34,7 @@ function sizeText(bytes: number): string {
 }
 
 const facts = [
-  `VM ${recording.vmid}`,
+  `vmid ${recording.vmid}`,
   recording.tag ? `tag ${recording.tag}` : null,
   new Date(recording.started_at).toLocaleString(),
   recording.kind === 'vnc' ? 'graphical console' : 'text console',
