@@ -55,10 +55,11 @@ export interface RouteFailure {
 }
 
 /**
- * A host the client cannot get through to, for connections made from now on (open ones go on, as
- * when pveproxy is restarted): `refuse` resets each at once, as a host whose API is down or a
- * firewall that rejects; `drop` accepts each and never answers, not even the TLS handshake, as a
- * firewall that drops packets: the client waits until its own timeout.
+ * A host the client cannot get through to, for new connections and for requests on kept-alive
+ * ones (consoles already relaying go on, as pveproxy's workers do when it is down): `refuse`
+ * resets each at once, as a host whose API is down or a firewall that rejects; `drop` accepts each
+ * and never answers, not even the TLS handshake, as a firewall that drops packets: the client
+ * waits until its own timeout.
  */
 export type Unreachable = 'refuse' | 'drop';
 

@@ -19,6 +19,7 @@ function urlOf(req: IncomingMessage): URL {
 /** pveproxy's front: HTTPS, plain requests and websocket upgrades through the same checks. */
 export function createApiServer(state: SimState, routes: Route[], tls: TlsMaterial): Server {
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    if (heldBack(state, req.socket)) return;
     const url = urlOf(req);
     const exchange: Exchange = { method: req.method ?? 'GET', url, headers: req.headers, upgrade: null };
     dispatch(state, routes, exchange, () => readParams(req, url))
@@ -30,6 +31,7 @@ export function createApiServer(state: SimState, routes: Route[], tls: TlsMateri
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (heldBack(state, socket)) return;
     const url = urlOf(req);
     const exchange: Exchange = { method: req.method ?? 'GET', url, headers: req.headers, upgrade: { socket, head } };
     dispatch(state, routes, exchange, async () => Object.fromEntries(url.searchParams))
@@ -43,6 +45,23 @@ export function createApiServer(state: SimState, routes: Route[], tls: TlsMateri
   server.on('tlsClientError', () => undefined);
   admitConnections(state, server);
   return server;
+}
+
+/**
+ * The `unreachable` fault for a request on a connection opened before it was set (a client's
+ * kept-alive connection): it gets no further than a new connection would.
+ */
+function heldBack(state: SimState, socket: Duplex): boolean {
+  switch (state.faults.unreachable) {
+    case 'refuse':
+      socket.destroy();
+      return true;
+    case 'drop':
+      adoptSocket(state, socket);
+      return true;
+    case null:
+      return false;
+  }
 }
 
 /**

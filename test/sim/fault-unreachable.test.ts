@@ -2,9 +2,11 @@
 // connections already open (a console, say) go on, as when pveproxy is down and its workers are not.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import type { ClientRequest } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
+import { Agent, request as httpsRequest } from 'node:https';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { RfbTestClient } from '../helpers/rfb-client.js';
 import { apiCall, openConsoleWebSocket, VNCUSER_TOKEN } from './api-client.js';
@@ -27,6 +29,22 @@ function tryTls(sim: Simulator, waitMs: number): Promise<{ outcome: 'secure' | '
     const timer = setTimeout(() => done({ outcome: 'nothing' }), waitMs);
     socket.once('secureConnect', () => done({ outcome: 'secure' }));
     socket.once('error', (err: NodeJS.ErrnoException) => done({ outcome: 'error', code: err.code }));
+  });
+}
+
+/** A login over `agent`: its status, or the error's code when the request failed, and whether it went on a kept-alive connection. */
+function loginOver(sim: Simulator, agent: Agent): Promise<{ outcome: number | string; reused: boolean }> {
+  const body = 'username=vncuser%40pve&password=vncpass';
+  return new Promise((resolve) => {
+    const req: ClientRequest = httpsRequest(
+      { host: sim.host, port: sim.port, method: 'POST', path: '/api2/json/access/ticket', ca: sim.caPem, servername: 'localhost', agent, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ outcome: res.statusCode ?? 0, reused: req.reusedSocket }));
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ outcome: err.code ?? err.message, reused: req.reusedSocket }));
+    req.end(body);
   });
 }
 
@@ -53,6 +71,22 @@ describe('the unreachable fault', () => {
     }
     assert.equal((await tryTls(sim, 5000)).outcome, 'secure');
     ws.close();
+  });
+
+  it('refuse: a request on a connection kept alive from before is not answered either', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      assert.equal((await loginOver(sim, agent)).outcome, 200);
+      sim.setFaults({ unreachable: 'refuse' });
+      try {
+        assert.deepEqual(await loginOver(sim, agent), { outcome: 'ECONNRESET', reused: true });
+      } finally {
+        sim.setFaults({ unreachable: null });
+      }
+      assert.equal((await loginOver(sim, agent)).outcome, 200);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('drop: a new connection is accepted and never answered, not even its TLS handshake; stop() closes it', async () => {
