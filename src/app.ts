@@ -27,7 +27,11 @@ import type { SessionStore } from './sessions/store.js';
 import { scheduleTicketRenewal } from './sessions/ticket-renewal.js';
 import { noEvents } from './sessions/events.js';
 import { startWebhooks } from './webhooks/index.js';
-import { detached } from './detached.js';
+import { detached, repeatDetached } from './detached.js';
+import { PlayerAccess } from './recordings/player-access.js';
+import { Recorders } from './recordings/recorders.js';
+import { RecordingStore } from './recordings/store.js';
+import { parseSecretKey } from './redis/secret-box.js';
 import { openStores } from './stores.js';
 import { createConnectionLimiter } from './security/connection-limits.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -118,6 +122,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const stopExpiry = scheduleSessionExpiry(sessions, limits, sessionLog);
   const stopTicketRenewal = scheduleTicketRenewal(sessions, access, log.child('PROXMOX'));
   const viewers = new LocalViewers();
+  const recordings = config.recording_dir === undefined ? undefined : await openRecordings(config, log);
+  if (recordings) app.addHook('onClose', () => recordings.stop());
   const stopLostEndCheck = scheduleLostEndCheck(sessions, viewers, sessionLog);
   app.addHook('onClose', async () => {
     stopLostEndCheck();
@@ -171,6 +177,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     activity,
     access,
     events,
+    ...(recordings ? { recorders: recordings.recorders } : {}),
     handshakeTimeoutMs: config.proxmox_timeout * 1000,
     clipboardMaxBytes: config.clipboard_max_bytes,
     browserMessagesPerSecond: config.browser_messages_per_second,
@@ -200,6 +207,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     hosts,
     power: guestPower,
     events,
+    ...(recordings ? { recordings: recordings.store } : {}),
+    playerTokens: stores.playerTokens,
     unavailable: () => stores.unavailable(),
     draining: () => draining,
   });
@@ -223,6 +232,19 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     sockets: consoleSockets,
     allowedOrigins,
     ports,
+    ...(recordings
+      ? {
+          player: {
+            recordings: recordings.store,
+            playerTokens: stores.playerTokens,
+            // Replicas share redis_secret_key: a player cookie made by one is good on all.
+            access: new PlayerAccess(config.redis_secret_key === undefined ? null : parseSecretKey(config.redis_secret_key)),
+            secureCookie: publicOrigin.startsWith('https:'),
+            maxInvalidRedemptions: config.rate_limit_redemptions,
+            log,
+          },
+        }
+      : {}),
   });
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).send({ status: 'error', error: 'not_found', message: 'no such route' }),
@@ -271,6 +293,40 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       ports?.stopAccepting();
       await viewers.whenEmpty(drainMs);
       await app.close();
+    },
+  };
+}
+
+/** How often recordings past `recording_retention` are looked for (and once at start). */
+const RECORDING_SWEEP_MS = 60 * 60 * 1000;
+
+/** The recording folder, made at start (a folder the gateway cannot write stops it, naming the folder). */
+async function openRecordings(config: Config, log: Logger): Promise<{ store: RecordingStore; recorders: Recorders; stop(): Promise<void> }> {
+  const recordLog = log.child('RECORD');
+  const dir = config.recording_dir as string;
+  const store = new RecordingStore({
+    dir,
+    maxBytes: config.recording_max_bytes,
+    retentionDays: config.recording_retention,
+    onError: (what, error) => recordLog.warn(`${what} failed`, { error }),
+  });
+  try {
+    await store.prepare();
+  } catch (error) {
+    throw new Error(`recording_dir ${dir} cannot be used: ${(error as Error).message}`, { cause: error });
+  }
+  const sweep = async () => {
+    const removed = await store.sweep();
+    if (removed > 0) recordLog.info('recordings past recording_retention deleted', { count: removed });
+  };
+  detached(recordLog, 'the recording retention sweep', sweep);
+  const stopSweep = repeatDetached(recordLog, 'the recording retention sweep', RECORDING_SWEEP_MS, sweep);
+  return {
+    store,
+    recorders: new Recorders(store, log),
+    async stop() {
+      stopSweep();
+      await store.close();
     },
   };
 }

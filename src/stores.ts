@@ -12,10 +12,13 @@ import type { SessionStore } from './sessions/store.js';
 import { MemoryTokenStore } from './tokens/memory-store.js';
 import { RedisTokenStore } from './tokens/redis-store.js';
 import type { TokenStore } from './tokens/store.js';
+import type { PlayerGrant } from './recordings/player-access.js';
 
 export interface Stores {
   sessions: SessionStore;
   tokens: TokenStore<ConsoleGrant>;
+  /** One-time links to the recording player (POST /recordings/<id>/link). */
+  playerTokens: TokenStore<PlayerGrant>;
   /** Set with redis_url: shared by the rate limits too. */
   redis: RedisConnection | null;
   /** Whether sessions outlive this process (other replicas carry them on). */
@@ -31,15 +34,18 @@ export function openStores(config: Config, limits: SessionLimits, log: Logger, o
   if (config.redis_url === undefined) {
     const sessions = new MemorySessionStore(limits);
     const tokens = new MemoryTokenStore<ConsoleGrant>({ maxPending: config.max_pending_tokens, onExpired: onTokensExpired });
+    const playerTokens = new MemoryTokenStore<PlayerGrant>({ maxPending: config.max_pending_tokens });
     return {
       sessions,
       tokens,
+      playerTokens,
       redis: null,
       shared: false,
       coordination: new LocalCoordination(),
       unavailable: () => null,
       async close() {
         await tokens.close();
+        await playerTokens.close();
         await sessions.close();
       },
     };
@@ -61,9 +67,11 @@ export function openStores(config: Config, limits: SessionLimits, log: Logger, o
     onUnreadable: (id, error) => redisLog.warn('a session in Redis cannot be read', { session: id, error }),
   });
   const tokens = new RedisTokenStore<ConsoleGrant>({ redis: redis.client, box, prefix, maxPending: config.max_pending_tokens, onExpired: onTokensExpired });
+  const playerTokens = new RedisTokenStore<PlayerGrant>({ redis: redis.client, box, prefix: `${prefix}player:`, maxPending: config.max_pending_tokens });
   return {
     sessions,
     tokens,
+    playerTokens,
     redis,
     shared: true,
     coordination: new RedisCoordination(redis.client, prefix),

@@ -232,6 +232,13 @@ export const CONFIG_FIELDS = {
   clipboard_max_bytes: field('number', integer(0, 1024 * 1024, 64 * 1024)),
   browser_messages_per_second: field('number', integer(10, 1_000_000, 1000)),
   brand: field('json', brand.optional()),
+  // Recordings of the sessions whose /create asked for `record`; without a folder nobody may ask.
+  recording_dir: field('string', path.optional()),
+  recording_max_bytes: field('number', integer(64 * 1024, 1024 ** 4, 1024 ** 3)),
+  recording_retention: field(
+    'number',
+    z.number({ error: 'must be a number of days above 0, at most 36500' }).positive({ error: 'must be a number of days above 0, at most 36500' }).max(36500, { error: 'must be a number of days above 0, at most 36500' }).default(30),
+  ),
   session_ports: field(
     'port-range',
     z

@@ -21,6 +21,7 @@ import { MessageBudget } from './message-budget.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 import { runTermBridge } from './term/bridge.js';
 import { runVncBridge } from './vnc-bridge.js';
+import type { Recorders } from '../recordings/recorders.js';
 
 /** Browser messages are keystrokes, pointer moves and small requests; a paste is typed as keys. */
 const MAX_BROWSER_MESSAGE = 256 * 1024;
@@ -41,6 +42,8 @@ export interface ConsoleSocketDeps {
   allowedOrigins: Set<string>;
   /** Told of each viewer joining and leaving (webhooks); shared links' viewers come through here too. */
   events?: ConsoleEvents;
+  /** With `recording_dir`: records each viewer connection of the sessions that asked for `record`. */
+  recorders?: Recorders;
   handshakeTimeoutMs: number;
   /** The longest clipboard text a browser may send (RFB ClientCutText). */
   clipboardMaxBytes: number;
@@ -152,6 +155,13 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         if (toUpstream > 0) deps.metrics.toProxmox.inc(toUpstream);
       },
     };
+    const recorders = joined.grant.record ? deps.recorders : undefined;
+    const subject = { sessionId: session.id, vmid: joined.grant.vmid, ...(joined.grant.node ? { node: joined.grant.node } : {}), ...(joined.grant.tag !== undefined ? { tag: joined.grant.tag } : {}) };
+    let finishRecording: (() => Promise<void>) | undefined;
+    const recorded = <R extends { finish(): Promise<void> }>(recorder: R): R => {
+      finishRecording = () => recorder.finish();
+      return recorder;
+    };
     try {
       const outcome =
         joined.grant.console === 'xterm'
@@ -171,6 +181,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
               title: () => title,
               clipboardMaxBytes: deps.clipboardMaxBytes,
               viewOnly: joined.grant.viewOnly,
+              ...(recorders ? { record: (serverInit: Buffer) => recorded(recorders.vnc(subject, serverInit)) } : {}),
             });
       // The operator sees in /status why a viewer got no console (e.g. xterm_requires_password).
       if (outcome.reason === 'upstream_failed' && isProxmoxError(outcome.error)) {
@@ -184,6 +195,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
       sessionLog.error('console relay failed', { error });
       ws.terminate();
     } finally {
+      if (finishRecording) detached(sessionLog, 'finishing the recording', finishRecording);
       deps.viewers.remove(session.id, viewer);
       deps.events?.viewerDisconnected(joined, watched, { bytesToBrowser: used.toBrowser, bytesToUpstream: used.toUpstream, durationMs: Date.now() - openedAt, reason: used.reason });
       detached(sessionLog, 'leaving the session', async () => {

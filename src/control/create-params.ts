@@ -82,12 +82,15 @@ function paramsSchema(limits: CreateLimits) {
       .optional(),
     // Opaque to the gateway: only its length is bounded, it is handed back as it came.
     tag: z.string('must be a string').max(MAX_TAG_CHARS, `must be at most ${MAX_TAG_CHARS} characters`).optional(),
+    record: boolean.default(false),
   });
 }
 
 export interface CreateLimits {
   maxTokenTtlSeconds: number;
   maxSessionSeconds: number;
+  /** Whether `recording_dir` is set: without it `record` is refused. */
+  recordingAvailable?: boolean;
 }
 
 /** The console request as validated; `ttlSeconds` is the link's, the rest the grant's. */
@@ -101,7 +104,7 @@ export interface CreateParams extends GrantRequest {
  */
 export function createParamsParser(limits: CreateLimits): (raw: unknown) => CreateParams | ApiError {
   const schema = paramsSchema(limits);
-  return (raw) => parseCreateParams(schema, raw);
+  return (raw) => parseCreateParams(schema, raw, limits);
 }
 
 /** Longer names are neither echoed whole nor compared for a suggestion (the distance is quadratic). */
@@ -122,7 +125,7 @@ function unknownParams(given: Record<string, unknown>, known: readonly string[])
   return fields;
 }
 
-function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown): CreateParams | ApiError {
+function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown, limits: CreateLimits): CreateParams | ApiError {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return invalidParams({ params: 'must be a JSON object' });
   }
@@ -157,6 +160,7 @@ function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown
   }
   if (p.serial !== undefined && p.console !== 'xterm') return invalidParams({ serial: 'only applies to console "xterm"' });
   if (p.power?.length && p.view_only) return invalidParams({ power: 'cannot be given to a view_only link' });
+  if (p.record && !limits.recordingAvailable) return invalidParams({ record: 'needs recording_dir in the gateway configuration, which is not set' });
   return {
     hostname: p.hostname,
     port: p.port,
@@ -175,5 +179,6 @@ function parseCreateParams(schema: ReturnType<typeof paramsSchema>, raw: unknown
     lang: p.lang,
     ...(p.power?.length ? { power: p.power } : {}),
     ...(p.tag !== undefined ? { tag: p.tag } : {}),
+    ...(p.record ? { record: true } : {}),
   };
 }

@@ -19,6 +19,9 @@ import type { GuestPower } from '../console/power.js';
 import { ApiError, invalidParams } from './errors.js';
 import { createSecretCheck } from './secret.js';
 import { statusEntry } from './status-view.js';
+import type { PlayerGrant } from '../recordings/player-access.js';
+import type { RecordingStore } from '../recordings/store.js';
+import { registerRecordingRoutes } from './recording-routes.js';
 
 export interface ControlDeps {
   config: Config;
@@ -39,6 +42,9 @@ export interface ControlDeps {
   hosts: HostPolicy;
   /** Told of links made and revoked (webhooks). */
   events?: ConsoleEvents;
+  /** With `recording_dir`. */
+  recordings?: RecordingStore;
+  playerTokens: TokenStore<PlayerGrant>;
 }
 
 const UNAUTHORIZED = new ApiError(401, 'unauthorized', 'missing or wrong Authorization header');
@@ -47,7 +53,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   const { config, tokens, sessions, access, metrics } = deps;
   const log = deps.log.child('CONTROL');
   const secretMatches = createSecretCheck(config.authorization);
-  const parseCreateParams = createParamsParser({ maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration });
+  const parseCreateParams = createParamsParser({ maxTokenTtlSeconds: config.token_ttl, maxSessionSeconds: config.session_max_duration, recordingAvailable: config.recording_dir !== undefined });
 
   const authFailures = createFailureThrottle(app, 'auth', config.rate_limit_auth_failures);
   // The backend's own addresses: whoever shares them cannot lock the backend out with wrong secrets.
@@ -78,7 +84,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     let grant: ConsoleGrant;
     try {
       // The page's language is the link's own, not something Proxmox is asked about.
-      grant = { ...(await access.grant(params)), ...(params.lang ? { lang: params.lang } : {}), ...(params.power ? { power: params.power } : {}), ...(params.tag !== undefined ? { tag: params.tag } : {}) };
+      grant = { ...(await access.grant(params)), ...(params.lang ? { lang: params.lang } : {}), ...(params.power ? { power: params.power } : {}), ...(params.tag !== undefined ? { tag: params.tag } : {}), ...(params.record ? { record: true } : {}) };
       // Without validation nothing is asked of Proxmox now: a missing privilege shows when the user acts.
       if (params.power && params.validate && deps.power && !(await deps.power.mayPower(grant))) {
         throw new ProxmoxError('permission_denied', `The Proxmox identity lacks VM.PowerMgmt on /vms/${params.vmid}, which power needs.`);
@@ -149,6 +155,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     return { status: 'success' };
   });
 
+  registerRecordingRoutes(app, { recordings: deps.recordings, playerTokens: deps.playerTokens, linkTtlSeconds: config.token_ttl, publicOrigin: deps.publicOrigin, log: deps.log }, requireSecret);
   // Load balancers take a replica whose Redis is away out of rotation until it is back.
   app.get('/healthz', async (_request, reply) => {
     const problem = deps.unavailable();

@@ -39,6 +39,8 @@ export interface ConsoleGrant {
   power?: PowerAction[];
   /** The backend's own opaque label (`tag`), echoed in /status, events and recordings. */
   tag?: string;
+  /** Each viewer connection is recorded into `recording_dir` (`record`). */
+  record?: boolean;
 }
 
 /** What the backend asks for, checked for form: the grant is made from it. */
@@ -59,4 +61,5 @@ export interface GrantRequest {
   lang?: string;
   power?: PowerAction[];
   tag?: string;
+  record?: boolean;
 }
