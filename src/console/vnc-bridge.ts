@@ -1,6 +1,6 @@
 import WebSocket, { type RawData } from 'ws';
 import type { Logger } from '../log.js';
-import { isProxmoxError } from '../proxmox/errors.js';
+import { isProxmoxError, ProxmoxError } from '../proxmox/errors.js';
 import { closeUpstream, toBuffer } from '../proxmox/upstream-socket.js';
 import { MAX_UPSTREAM_FRAME, relay, sendFrames } from './relay.js';
 import { ByteReader } from './rfb/byte-reader.js';
@@ -63,6 +63,16 @@ class HandshakeTimeoutError extends Error {
     super(`the ${side} did not complete the RFB handshake within ${ms} ms`);
     this.name = 'HandshakeTimeoutError';
   }
+}
+
+/**
+ * The deadline ran out. Proxmox's side is a Proxmox timeout, with the control API's code: the
+ * deadline starts before the Proxmox calls' own timeouts do, so it is usually what ends a slow
+ * opening, and the backend must still learn why the console did not open (/status last_error).
+ */
+function handshakeTimeout(side: 'browser' | 'upstream', ms: number): Error {
+  if (side === 'browser') return new HandshakeTimeoutError('browser', ms);
+  return new ProxmoxError('proxmox_timeout', `Proxmox did not open the console within ${ms} ms.`, { cause: new HandshakeTimeoutError('console', ms) });
 }
 
 /** A failure tagged with the side it came from, which decides the outcome. */
@@ -159,7 +169,7 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   deadline.catch(() => {});
   const sideStep = <T>(side: 'browser' | 'upstream', step: Promise<T>): Promise<T> =>
     Promise.race([step, deadline]).catch((err: unknown) => {
-      throw new SideError(side, err === DEADLINE ? new HandshakeTimeoutError(side === 'browser' ? 'browser' : 'console', opts.handshakeTimeoutMs) : asError(err));
+      throw new SideError(side, err === DEADLINE ? handshakeTimeout(side, opts.handshakeTimeoutMs) : asError(err));
     });
 
   const upstreamReady = sideStep('upstream', openAndAuthenticate());

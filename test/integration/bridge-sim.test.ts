@@ -11,7 +11,7 @@ import { MessageBudget } from '../../src/console/message-budget.js';
 import { runVncBridge, type VncBridgeOptions, type VncBridgeOutcome } from '../../src/console/vnc-bridge.js';
 import { silentLogger } from '../../src/log.js';
 import { ProxmoxClient, type ProxmoxCredentials } from '../../src/proxmox/client.js';
-import { ProxmoxError } from '../../src/proxmox/errors.js';
+import { isProxmoxError, ProxmoxError } from '../../src/proxmox/errors.js';
 import { RfbTestClient } from '../helpers/rfb-client.js';
 
 const TOKEN: ProxmoxCredentials = { kind: 'apiToken', tokenId: 'vncuser@pve!console', secret: '11111111-2222-3333-4444-555555555555' };
@@ -170,6 +170,9 @@ describe('VNC bridge against the simulator', () => {
     const result = await rfb.handshake();
     assert.equal(result.securityResult, 1);
     assert.equal(result.reason, 'The console could not be reached.');
-    assert.equal((await outcome()).reason, 'upstream_failed');
+    const end = await outcome();
+    assert.equal(end.reason, 'upstream_failed');
+    // With the control API's code, which the gateway records as the session's last_error.
+    assert.ok(isProxmoxError(end.error, 'proxmox_timeout'), String(end.error));
   });
 });
