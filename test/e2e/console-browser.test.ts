@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { request } from 'undici';
@@ -44,6 +47,7 @@ describe('the console in a real browser', () => {
   let tg: TestGateway;
   const received: Received[] = [];
   const secrets = new Set<string>();
+  let recordingDir: string;
 
   before(async () => {
     requireExecutable('qemu-system-x86_64', 'qemu-system-x86');
@@ -51,13 +55,16 @@ describe('the console in a real browser', () => {
     qemuSim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'qemu' });
     builtinSim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
     // One gateway trusting both simulated clusters' CAs is not possible with one CA file: pin instead.
-    tg = await startTestGateway();
+    // Every console here is recorded, so the scan at the end covers the recordings too.
+    recordingDir = await mkdtemp(join(tmpdir(), 'pvnc-console-rec-'));
+    tg = await startTestGateway({ PROXMOXVNC_RECORDING_DIR: recordingDir });
   });
   after(async () => {
     await browser?.close();
     await tg?.stop();
     await qemuSim?.stop();
     await builtinSim?.stop();
+    if (recordingDir) await rm(recordingDir, { recursive: true, force: true });
   });
 
   const openConsole = async (sim: Simulator, extra: Record<string, string | undefined> = {}): Promise<Page> => {
@@ -69,6 +76,7 @@ describe('the console in a real browser', () => {
       password: 'vncpass',
       vmid: '100',
       fingerprint: sim.fingerprint,
+      record: 'true',
       ...extra,
     });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
@@ -164,5 +172,16 @@ describe('the console in a real browser', () => {
     const needles = ['127.0.0.2', 'pve1', 'vncuser', 'vncpass', '11111111-2222-3333-4444-555555555555', ...secrets];
     assert.ok(received.length >= 2 && received.every((r) => r.frames.length > 0), 'every page received websocket frames');
     for (const r of received) assert.deepEqual(leaks(r, needles, [qemuSim.port, builtinSim.port]), []);
+  });
+
+  it('records nothing that unlocks Proxmox either', async () => {
+    // The long needles only: a recording is mostly compressed pixels, where a short one can occur by chance.
+    const needles = ['vncpass', '11111111-2222-3333-4444-555555555555', ...secrets].filter((needle) => needle.length >= 7);
+    const files = (await readdir(recordingDir)).filter((file) => file.endsWith('.pvncrec'));
+    assert.ok(files.length >= 5, `every console that showed a screen was recorded (${files.length})`);
+    for (const file of await readdir(recordingDir)) {
+      const content = await readFile(join(recordingDir, file));
+      for (const needle of needles) assert.ok(!content.includes(Buffer.from(needle, 'latin1')), `${file} holds ${needle.slice(0, 6)}…`);
+    }
   });
 });
