@@ -2,34 +2,23 @@
 // toward pveproxy, text frames, backpressure toward a slow browser, and closing.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import WebSocket, { type RawData } from 'ws';
 import { MAX_UPSTREAM_FRAME, relay, type RelayEnd } from '../../src/console/relay.js';
+import { startRelayServers, type RelayServers } from '../helpers/relay-pair.js';
 
-/** Plays pveproxy: the far end of the upstream websocket. */
-let upstreamServer: WebSocketServer;
-/** Plays the gateway's public side: accepts the browser's websocket. */
-let gatewayServer: WebSocketServer;
+let servers: RelayServers;
 
 before(async () => {
-  upstreamServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
-  gatewayServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1024 * 1024 });
-  await Promise.all([once(upstreamServer, 'listening'), once(gatewayServer, 'listening')]);
+  servers = await startRelayServers({ upstreamMaxPayload: 64 * 1024 * 1024, gatewayMaxPayload: 1024 * 1024 });
 });
 
-after(async () => {
-  for (const server of [upstreamServer, gatewayServer]) {
-    for (const ws of server.clients) ws.terminate();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
-const port = (server: WebSocketServer) => (server.address() as AddressInfo).port;
+after(() => servers.close());
 
 interface Joined {
   browser: WebSocket;
+  gatewaySide: WebSocket;
   farUpstream: WebSocket;
   ended: Promise<RelayEnd>;
   counted: { toBrowser: number; toUpstream: number };
@@ -37,14 +26,7 @@ interface Joined {
 
 /** A browser client, the gateway's two sockets joined by relay(), and the upstream's far end. */
 async function join(highWaterMark?: number): Promise<Joined> {
-  const farUpstreamP = once(upstreamServer, 'connection').then(([ws]) => ws as WebSocket);
-  const gatewaySideP = once(gatewayServer, 'connection').then(([ws]) => ws as WebSocket);
-  const upstream = new WebSocket(`ws://127.0.0.1:${port(upstreamServer)}/`, { perMessageDeflate: false });
-  const browser = new WebSocket(`ws://127.0.0.1:${port(gatewayServer)}/`, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
-  for (const ws of [upstream, browser]) ws.on('error', () => {});
-  const [farUpstream, gatewaySide] = await Promise.all([farUpstreamP, gatewaySideP, once(upstream, 'open'), once(browser, 'open')]);
-  farUpstream.on('error', () => {});
-  gatewaySide.on('error', () => {});
+  const { browser, gatewaySide, upstream, farUpstream } = await servers.connect();
   const counted = { toBrowser: 0, toUpstream: 0 };
   const ended = relay(gatewaySide, upstream, {
     highWaterMark,
@@ -53,7 +35,7 @@ async function join(highWaterMark?: number): Promise<Joined> {
       counted.toUpstream += up;
     },
   });
-  return { browser, farUpstream, ended, counted };
+  return { browser, gatewaySide, farUpstream, ended, counted };
 }
 
 test('browser messages over 128 KiB reach the upstream as several binary frames; text goes as binary', async () => {
@@ -78,14 +60,13 @@ test('browser messages over 128 KiB reach the upstream as several binary frames;
 
 test('a browser that does not read stalls the upstream instead of filling the gateway\'s memory', async () => {
   const highWaterMark = 256 * 1024;
-  const { browser, farUpstream, ended, counted } = await join(highWaterMark);
+  const { browser, gatewaySide, farUpstream, ended, counted } = await join(highWaterMark);
   const chunk = 64 * 1024;
   const total = 32 * 1024 * 1024;
   browser.pause();
   // The far end queues everything at once: only backpressure keeps it out of the gateway.
   for (let sent = 0, i = 0; sent < total; sent += chunk, i++) farUpstream.send(Buffer.alloc(chunk, i & 0xff));
   await sleep(800);
-  const gatewaySide = [...gatewayServer.clients][0]!;
   assert.ok(gatewaySide.bufferedAmount < highWaterMark + 2 * chunk, `gateway queued ${gatewaySide.bufferedAmount} bytes toward the browser`);
   assert.ok(counted.toBrowser < total / 2, `gateway already took ${counted.toBrowser} of ${total} bytes from the upstream`);
 

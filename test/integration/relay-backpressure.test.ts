@@ -1,60 +1,39 @@
 // The relay's server-to-browser path, which follows the upstream's frames on its socket and
 // re-frames them onto the browser's: what a browser that stops reading costs the gateway, and
-// the upstream's text, fragments, pings and Close frames on that path.
+// the upstream's text, fragments, pings and Close frames on that path; the first two also over
+// TLS, the upstream read into reused buffers as a console's is.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import type WebSocket from 'ws';
+import type { RawData } from 'ws';
 import { relay, type RelayEnd } from '../../src/console/relay.js';
 import { WsProtocolError } from '../../src/console/ws-frames.js';
+import { upstreamReadsOf } from '../../src/proxmox/upstream-reads.js';
+import { socketOf, startRelayServers, type RelayPair, type RelayServers } from '../helpers/relay-pair.js';
 
-/** Plays pveproxy: the far end of the upstream websocket. */
-let upstreamServer: WebSocketServer;
-/** Plays the gateway's public side: accepts the browser's websocket. */
-let gatewayServer: WebSocketServer;
+let servers: RelayServers;
+/** pveproxy's side over TLS, dialled as a console is (reads into UpstreamReads' reused buffers). */
+let tlsServers: RelayServers;
 
 before(async () => {
-  upstreamServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
-  gatewayServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
-  await Promise.all([once(upstreamServer, 'listening'), once(gatewayServer, 'listening')]);
+  [servers, tlsServers] = await Promise.all([startRelayServers(), startRelayServers({ tls: true })]);
 });
 
-after(async () => {
-  for (const server of [upstreamServer, gatewayServer]) {
-    for (const ws of server.clients) ws.terminate();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+after(() => Promise.all([servers.close(), tlsServers.close()]));
 
-const port = (server: WebSocketServer) => (server.address() as AddressInfo).port;
-/** ws's socket under a WebSocket: where the bytes a relay holds wait. */
-const socketOf = (ws: WebSocket) => (ws as unknown as { _socket: Duplex })._socket;
-
-interface Joined {
-  browser: WebSocket;
-  gatewaySide: WebSocket;
-  upstream: WebSocket;
-  farUpstream: WebSocket;
+interface Joined extends RelayPair {
   start(highWaterMark?: number): Promise<RelayEnd>;
   counted: { toBrowser: number };
 }
 
 /** A browser client, the gateway's two sockets (joined by start()), and the upstream's far end. */
-async function connect(): Promise<Joined> {
-  const farUpstreamP = once(upstreamServer, 'connection').then(([ws]) => ws as WebSocket);
-  const gatewaySideP = once(gatewayServer, 'connection').then(([ws]) => ws as WebSocket);
-  const upstream = new WebSocket(`ws://127.0.0.1:${port(upstreamServer)}/`, { perMessageDeflate: false });
-  const browser = new WebSocket(`ws://127.0.0.1:${port(gatewayServer)}/`, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
-  for (const ws of [upstream, browser]) ws.on('error', () => {});
-  const [farUpstream, gatewaySide] = await Promise.all([farUpstreamP, gatewaySideP, once(upstream, 'open'), once(browser, 'open')]);
-  farUpstream.on('error', () => {});
-  gatewaySide.on('error', () => {});
+async function connect(over = servers): Promise<Joined> {
+  const pair = await over.connect();
   const counted = { toBrowser: 0 };
-  const start = (highWaterMark?: number) => relay(gatewaySide, upstream, { highWaterMark, onBytes: (down) => (counted.toBrowser += down) });
-  return { browser, gatewaySide, upstream, farUpstream, start, counted };
+  const start = (highWaterMark?: number) => relay(pair.gatewaySide, pair.upstream, { highWaterMark, onBytes: (down) => (counted.toBrowser += down) });
+  return { ...pair, start, counted };
 }
 
 /** Everything the browser receives, and whether every frame was binary. */
@@ -77,13 +56,14 @@ async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void>
   }
 }
 
-test('a browser that stops reading costs the gateway at most the high-water mark plus a constant', async () => {
+async function browserStopsReading(over: RelayServers): Promise<void> {
   const highWaterMark = 32 * 1024;
   // One gathered write past the mark (up to 64 KiB, plus the chunk that crossed it: 64 KiB on a
   // plain socket, 16 KiB from TLS), and what the upstream socket had read when it was paused: its
   // readable buffer's 16 KiB high-water mark plus one 64 KiB read.
   const constant = 64 * 1024 + 64 * 1024 + 16 * 1024 + 64 * 1024;
-  const { browser, gatewaySide, upstream, farUpstream, start, counted } = await connect();
+  const { browser, gatewaySide, upstream, farUpstream, start, counted } = await connect(over);
+  if (over === tlsServers) assert.ok(upstreamReadsOf(socketOf(upstream)), 'the upstream reads into UpstreamReads');
   const ended = start(highWaterMark);
   const chunk = 64 * 1024;
   const total = 32 * 1024 * 1024;
@@ -113,7 +93,11 @@ test('a browser that stops reading costs the gateway at most the high-water mark
   assert.equal(counted.toBrowser, total);
   farUpstream.terminate();
   assert.equal((await ended).closedBy, 'upstream');
-});
+}
+
+test('a browser that stops reading costs the gateway at most the high-water mark plus a constant', () => browserStopsReading(servers));
+
+test('so it does over TLS, the upstream read into reused buffers as a console is', () => browserStopsReading(tlsServers));
 
 test('text and fragmented messages from the upstream reach the browser as binary bytes, in order', async () => {
   const { browser, farUpstream, start } = await connect();
@@ -131,8 +115,8 @@ test('text and fragmented messages from the upstream reach the browser as binary
   assert.equal((await ended).closedBy, 'browser');
 });
 
-test('pings: the gateway answers the upstream\'s itself, ws answers the browser\'s, data in between stays whole', async () => {
-  const { browser, farUpstream, start } = await connect();
+async function pingsBetweenData(over: RelayServers): Promise<void> {
+  const { browser, farUpstream, start } = await connect(over);
   const ended = start();
   const received = collect(browser);
   const upstreamPongs: string[] = [];
@@ -151,7 +135,11 @@ test('pings: the gateway answers the upstream\'s itself, ws answers the browser\
   assert.equal(upstreamPongs[41], `p${41 * 100_000}`);
   browser.close();
   assert.equal((await ended).closedBy, 'browser');
-});
+}
+
+test('pings: the gateway answers the upstream\'s itself, ws answers the browser\'s, data in between stays whole', () => pingsBetweenData(servers));
+
+test('so it does over TLS, each payload re-framed in place in the reused read buffers', () => pingsBetweenData(tlsServers));
 
 test('an upstream Close ends the relay after the data sent before it; the browser gets 1000', async () => {
   const { browser, farUpstream, start } = await connect();
