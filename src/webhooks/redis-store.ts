@@ -64,7 +64,7 @@ const SCRIPTS = {
       if redis.call('DEL', s) == 0 then return 'none' end
     end
     return push(base, found[1] or ARGV[2], ARGV[3] .. (found[2] or ARGV[5]) .. ARGV[4], ARGV[7], ARGV[8], ARGV[9])`,
-  // ARGV: base, now, leaseMs, lease. A leased key is due again when its lease ends: a dead holder's events go to another replica.
+  // ARGV: base, now, leaseMs, lease, ttl. A leased key is due again when its lease ends: a dead holder's events go to another replica.
   webhookClaim: `
     local base = ARGV[1]
     local due = redis.call('ZRANGEBYSCORE', base .. 'ready', '-inf', ARGV[2], 'LIMIT', 0, 1)
@@ -77,6 +77,7 @@ const SCRIPTS = {
     end
     redis.call('ZADD', base .. 'ready', tonumber(ARGV[2]) + tonumber(ARGV[3]), key)
     redis.call('HSET', base .. 'leases', key, ARGV[4])
+    redis.call('PEXPIRE', base .. 'leases', ARGV[5])
     return {key, head, redis.call('HGET', base .. 'failures', key) or '0'}`,
   // ARGV: base, key, lease, now
   webhookDone: `
@@ -89,18 +90,20 @@ const SCRIPTS = {
     if redis.call('LLEN', q) > 0 then redis.call('ZADD', base .. 'ready', ARGV[4], ARGV[2])
     else redis.call('ZREM', base .. 'ready', ARGV[2]) end
     return 1`,
-  // ARGV: base, key, lease, at, failed
+  // ARGV: base, key, lease, at, failed, ttl
   webhookRetry: `
     local base = ARGV[1]
     if redis.call('HGET', base .. 'leases', ARGV[2]) ~= ARGV[3] then return 0 end
     redis.call('HDEL', base .. 'leases', ARGV[2])
-    if ARGV[5] == '1' then redis.call('HINCRBY', base .. 'failures', ARGV[2], 1) end
+    if ARGV[5] == '1' then
+      redis.call('HINCRBY', base .. 'failures', ARGV[2], 1)
+      redis.call('PEXPIRE', base .. 'failures', ARGV[6])
+    end
     redis.call('ZADD', base .. 'ready', ARGV[4], ARGV[2])
     return 1`,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptClient = { [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<unknown> };
 
 export interface RedisWebhookStoreOptions {
   redis: Redis | Cluster;
@@ -112,7 +115,6 @@ export interface RedisWebhookStoreOptions {
 
 /** The queue in Redis, shared by every replica: an event queued survives the replica that queued it. */
 export class RedisWebhookStore implements WebhookStore {
-  private readonly scripts: ScriptClient;
   private readonly base: string;
   private readonly tag: string;
   private readonly now: () => number;
@@ -121,12 +123,12 @@ export class RedisWebhookStore implements WebhookStore {
     this.base = `${options.prefix}{webhooks}:`;
     this.tag = `${this.base}ready`;
     this.now = options.now ?? Date.now;
-    for (const [name, lua] of Object.entries(SCRIPTS)) options.redis.defineCommand(name, { numberOfKeys: 1, lua });
-    this.scripts = options.redis as unknown as ScriptClient;
   }
 
+  // EVAL, not defineCommand: a command defined now would be missing from an auto-pipeline the
+  // session store opened in the same tick. Redis compiles each script once and caches it.
   private async run(what: string, name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
-    return storeCall(what, () => this.scripts[name](this.tag, this.base, ...args));
+    return storeCall(what, () => this.options.redis.eval(SCRIPTS[name], 1, this.tag, this.base, ...args));
   }
 
   async tokenCreated(key: string, event: EventParts, common: string, expiresAt: number): Promise<QueueResult> {
@@ -155,7 +157,7 @@ export class RedisWebhookStore implements WebhookStore {
 
   async claim(now: number, leaseMs: number): Promise<Delivery | null> {
     const lease = randomBytes(8).toString('hex');
-    const found = (await this.run('taking an event to deliver', 'webhookClaim', now, leaseMs, lease)) as [string, string, string] | null;
+    const found = (await this.run('taking an event to deliver', 'webhookClaim', now, leaseMs, lease, QUEUE_TTL_MS)) as [string, string, string] | null;
     if (!found) return null;
     const [key, entry, failures] = found;
     const { at, body } = JSON.parse(entry) as { at: string; body: string };
@@ -167,7 +169,7 @@ export class RedisWebhookStore implements WebhookStore {
   }
 
   async retry(delivery: Delivery, at: number, failed: boolean): Promise<void> {
-    await this.run('scheduling an event again', 'webhookRetry', delivery.key, delivery.lease, at, failed ? '1' : '0');
+    await this.run('scheduling an event again', 'webhookRetry', delivery.key, delivery.lease, at, failed ? '1' : '0', QUEUE_TTL_MS);
   }
 
   async depth(): Promise<number> {
