@@ -69,7 +69,8 @@ export function registerPlayerRoutes(app: FastifyInstance, deps: PlayerRouteDeps
     return html(
       reply,
       200,
-      renderPlayerPage(deps.pageContext(request), {
+      // Staff's page, in English whatever the browser asks for (its words are not in the catalogs).
+      renderPlayerPage({ ...deps.pageContext(request), lang: 'en' }, {
         recording: { id, kind, session_id, tag, vmid, started_at, duration, size, ...(stopped ? { stopped } : {}) },
         fileUrl: `/player/${id}/recording`,
         // The terminal of an asciicast writes its measurements into <style> elements it creates.

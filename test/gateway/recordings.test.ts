@@ -40,12 +40,15 @@ async function listed(tg: TestGateway): Promise<Listed[]> {
 }
 
 /** Opens the console of `link`, sees its first screen and types `text`; returns the session id. */
-async function watchAndType(tg: TestGateway, link: string, text: string): Promise<{ sessionId: string; client: RfbTestClient; ws: WebSocket }> {
+async function watchAndType(tg: TestGateway, link: string, text: string): Promise<{ sessionId: string; client: RfbTestClient; ws: WebSocket; received: Buffer[] }> {
   const redeemed = await redeem(link);
   assert.equal(redeemed.statusCode, 302, redeemed.body);
   const sessionId = /\/console\/([^/]+)\//.exec(redeemed.location ?? '')?.[1] as string;
   const { client, ws } = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, { origin: tg.origin, cookie: redeemed.cookie as string });
   assert.ok(client && ws, 'the console websocket opened');
+  // Every byte the gateway sent this browser, handshake included.
+  const received: Buffer[] = [];
+  ws.on('message', (data: Buffer) => received.push(Buffer.from(data)));
   await client.handshake({});
   client.setPixelFormat32();
   client.setEncodings([ENCODING_RAW]);
@@ -54,7 +57,7 @@ async function watchAndType(tg: TestGateway, link: string, text: string): Promis
   client.typeText(text);
   client.requestUpdate(true, 0, 0, client.width, client.height);
   await client.readFramebufferUpdate();
-  return { sessionId, client, ws };
+  return { sessionId, client, ws, received };
 }
 
 describe('recordings through the gateway', { timeout: 60_000 }, () => {
@@ -91,7 +94,7 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
   it('records a viewer connection from the ServerInit on into a 0600 file, with the tag and no Proxmox secret', async () => {
     const created = await createToken(tg, { ...base, record: true, tag: 'customer-42' });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    const { sessionId, client, ws } = await watchAndType(tg, created.body.url as string, 'recorded');
+    const { sessionId, client, ws, received } = await watchAndType(tg, created.body.url as string, 'recorded');
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
     // Written as the session goes: the bytes are on disk within a second or so, before the end.
     const during = await poll(() => listed(tg), (list) => list.some((r) => r.session_id === sessionId && r.size > 100_000), 'the recording on disk while the viewer watches');
@@ -114,7 +117,14 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
     assert.equal(parsed.serverInit.readUInt16BE(0), 800);
     assert.equal(parsed.serverInit.readUInt16BE(2), 600);
     assert.equal(parsed.serverInit.subarray(24).toString(), 'web01');
-    assert.ok(parsed.records.some((r) => r.type === VncRecordType.ToBrowser && r.payload.length > 0));
+    // What the browser got after its ServerInit, byte for byte (the handshake before it is short:
+    // the version may have come before the test listened).
+    const toBrowser = Buffer.concat(parsed.records.filter((r) => r.type === VncRecordType.ToBrowser).map((r) => r.payload));
+    const sent = Buffer.concat(received);
+    const initAt = sent.indexOf(parsed.serverInit);
+    assert.ok(initAt >= 0 && initAt <= 18, `the recorded ServerInit is the one sent (at ${initAt})`);
+    assert.ok(toBrowser.length > 1_000_000, 'a whole screen at least');
+    assert.ok(toBrowser.equals(sent.subarray(initAt + parsed.serverInit.length)), 'the recorded server stream is what the browser got');
     // The browser's input as forwarded: "recorded" typed as key events (message type 4).
     const input = Buffer.concat(parsed.records.filter((r) => r.type === VncRecordType.FromBrowser).map((r) => r.payload));
     const keys: number[] = [];
