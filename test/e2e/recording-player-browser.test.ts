@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { poll } from '../helpers/poll.js';
+import { seriousViolations } from './axe.js';
 import { DESKTOP, PHONE, startConsoleFixture, untilConnected, type ConsoleFixture } from './console-fixture.js';
 
 interface PageCanvas {
@@ -144,6 +145,7 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
       const page = await openPlayer(recording.id, profile);
       await controlsInView(page, profile.viewport);
       await playToEnd(page);
+      assert.deepEqual(await seriousViolations(page), [], `${name}: axe-core`);
       const replayed = await canvasDigest(page);
       assert.deepEqual(replayed, last, `${name}: the replay ends on the live page's last frame`);
       // The screen fits the window: scaled down on a phone, not cut off.
@@ -187,6 +189,7 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
       const page = await openPlayer(recording.id, profile);
       await controlsInView(page, profile.viewport);
       await playToEnd(page);
+      assert.deepEqual(await seriousViolations(page), [], `${name}: axe-core`);
       const rows = await poll(() => terminalRows(page), (r) => r.includes('ct01'), `${name}: the answer in the player`);
       assert.ok(rows.some((row) => row.endsWith('# hostname')), `${name}: the typed command in the player`);
       await page.screenshot({ path: join(dir, '..', `player-term-${name}.png`) }).catch(() => undefined);
