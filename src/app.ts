@@ -12,6 +12,7 @@ import { attachConsoleSockets } from './console/socket.js';
 import { SessionPorts } from './console/session-ports.js';
 import { CONTROL_BODY_LIMIT } from './control/create-body.js';
 import { controlApi } from './control/plugin.js';
+import { clientAddressOf, proxyTrust } from './http/client-address.js';
 import { hardenHttpServer, refuseUnparsedRequest } from './http/server-hardening.js';
 import { securityHeaders } from './http/security-headers.js';
 import { ProxmoxClients } from './proxmox/clients.js';
@@ -70,9 +71,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     ...(https ? { https } : {}),
     logger: false,
     bodyLimit: CONTROL_BODY_LIMIT,
-    // `true` trusts one hop, the proxy in front: its X-Forwarded-For entry (the right-most) is the
-    // client. Believing the left-most would let any client name its own address to the throttles.
-    trustProxy: config.trust_proxy === true ? (_address: string, hop: number) => hop < 1 : config.trust_proxy,
+    trustProxy: proxyTrust(config.trust_proxy),
     return503OnClosing: true,
     // Fastify's own refusals echo the URL in a shape of their own: the API's shape, and no echo.
     frameworkErrors: (_error, _request, reply) => {
@@ -177,6 +176,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     activity,
     access,
     events,
+    clientAddress: clientAddressOf(proxyTrust(config.trust_proxy)),
     ...(recordings ? { recorders: recordings.recorders } : {}),
     handshakeTimeoutMs: config.proxmox_timeout * 1000,
     clipboardMaxBytes: config.clipboard_max_bytes,

@@ -42,6 +42,8 @@ export interface ConsoleSocketDeps {
   allowedOrigins: Set<string>;
   /** Told of each viewer joining and leaving (webhooks); shared links' viewers come through here too. */
   events?: ConsoleEvents;
+  /** The browser's address behind `trust_proxy` (the socket's peer without it). */
+  clientAddress?(request: IncomingMessage): string;
   /** With `recording_dir`: records each viewer connection of the sessions that asked for `record`. */
   recorders?: Recorders;
   handshakeTimeoutMs: number;
@@ -101,7 +103,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     const session = await deps.sessions.authenticate(id, cookies[SESSION_COOKIE]);
     if (!session) return refuse(socket, 403, 'Forbidden');
     if (socket.destroyed) return;
-    const client: ClientInfo = { address: request.socket.remoteAddress ?? '', ...(request.headers['user-agent'] !== undefined ? { userAgent: request.headers['user-agent'] } : {}) };
+    const client: ClientInfo = { address: deps.clientAddress?.(request) ?? request.socket.remoteAddress ?? '', ...(request.headers['user-agent'] !== undefined ? { userAgent: request.headers['user-agent'] } : {}) };
     wss.handleUpgrade(request, socket, head, (ws) => void serveViewer(session, ws, client));
   };
 

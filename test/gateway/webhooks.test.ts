@@ -99,6 +99,35 @@ describe('webhooks', () => {
     }
   });
 
+  it('names the browser behind a trusted proxy, in the redemption and the viewer events alike', async () => {
+    const receiver = await startWebhookReceiver(secret);
+    try {
+      await withGateway(
+        receiver,
+        async (tg) => {
+          const created = await createToken(tg, { ...base, tag: 'proxied' });
+          const forwarded = { 'x-forwarded-for': '203.0.113.7' };
+          const answer = await request(created.body.url as string, { headers: forwarded });
+          assert.equal(answer.statusCode, 302);
+          await answer.body.dump();
+          const location = answer.headers.location as string;
+          const cookie = String(answer.headers['set-cookie']).split(';')[0]!;
+          const opened = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${location}websocket`, { origin: tg.origin, cookie, ...forwarded });
+          assert.equal((await opened.client!.handshake({})).securityResult, 0);
+          const events = await poll(async () => ofTag(receiver, 'proxied'), (e) => e.length >= 3, 'the redemption and the viewer');
+          assert.deepEqual(events.slice(1, 3).map((e) => [e.type, e.data.client_address]), [
+            ['session.redeemed', '203.0.113.7'],
+            ['viewer.connected', '203.0.113.7'],
+          ]);
+          opened.ws!.close();
+        },
+        { PROXMOXVNC_TRUST_PROXY: 'true' },
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('tells a revoked token and an expired one, once each', async () => {
     const receiver = await startWebhookReceiver(secret);
     try {
