@@ -88,7 +88,7 @@ export async function directOpener(sim: SimChildInfo, through?: string): Promise
 }
 
 /** Each open() is a new console link for `guest` (default: the benchmark's VM 100 on pve1). */
-export function gatewayOpener(gateway: GatewayChildInfo, sim: SimChildInfo, guest: { node: string; vmid: number } = GUEST): ConsoleOpener {
+export function gatewayOpener(gateway: GatewayChildInfo, sim: SimChildInfo, guest: { node: string; vmid: number; record?: boolean } = GUEST): ConsoleOpener {
   const dispatcher = new Agent();
   const params = { hostname: sim.host, port: sim.port, ...GUEST, ...guest };
   return {
