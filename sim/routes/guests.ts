@@ -1,7 +1,8 @@
 import { ApiError } from '../http/errors.js';
 import { nodeParam, vmidParam } from '../http/params.js';
 import { vmPath, type Route, type RouteCall } from '../http/route.js';
-import type { InventoryGuest } from '../inventory.js';
+import { createHash } from 'node:crypto';
+import { SERIAL_PORTS, serialConfig, type InventoryGuest } from '../inventory.js';
 import type { SimState } from '../state.js';
 import { isPaused } from './power.js';
 
@@ -70,4 +71,38 @@ export function resourceEntry(guest: InventoryGuest): Record<string, unknown> {
   return { ...base, name: guest.name, template: guest.template ? 1 : 0, ...statistics(guest) };
 }
 
-export const guestRoutes: Route[] = [statusRoute('qemu'), statusRoute('lxc')];
+/**
+ * A VM's configuration as `GET .../qemu/<vmid>/config` answers it (qemu-server API2/Qemu.pm
+ * `vm_config`, permission VM.Audit): the options of its config file, and a `digest` of the file.
+ * `vga` and the serial ports are the guest's; the rest is a plausible constant.
+ */
+function vmConfig(guest: InventoryGuest): Record<string, string | number> {
+  const config: Record<string, string | number> = {
+    name: guest.name,
+    memory: '2048',
+    cores: 2,
+    ostype: 'l26',
+    boot: 'order=scsi0',
+    scsi0: `local-lvm:vm-${guest.vmid}-disk-0,size=32G`,
+    net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0',
+  };
+  if (guest.display !== undefined) config.vga = guest.display;
+  for (const port of SERIAL_PORTS) {
+    const value = serialConfig(guest, port);
+    if (value !== undefined) config[port] = value;
+  }
+  const file = Object.entries(config).map(([key, value]) => `${key}: ${value}\n`).join('');
+  return { ...config, digest: createHash('sha1').update(file).digest('hex') };
+}
+
+const vmConfigRoute: Route = {
+  name: 'qemu.config',
+  method: 'GET',
+  path: /^\/nodes\/(?<node>[^/]+)\/qemu\/(?<vmid>[^/]+)\/config$/,
+  authenticated: true,
+  permission: (p) => ({ path: vmPath(p), privilege: 'VM.Audit' }),
+  params: { node: nodeParam, vmid: vmidParam, current: { type: 'boolean', optional: true }, snapshot: { type: 'string', optional: true, maxLength: 40 } },
+  handle: (call) => vmConfig(routeGuest(call, 'qemu')),
+};
+
+export const guestRoutes: Route[] = [statusRoute('qemu'), statusRoute('lxc'), vmConfigRoute];

@@ -26,25 +26,36 @@ function commandFailure(guest: InventoryGuest, requestedSerial: string | undefin
   return undefined;
 }
 
+/**
+ * The port a VM's termproxy attaches to. qemu-server's termproxy API, without `serial`:
+ *   if ($conf->{vga}) { my $vga = parse_vga($conf->{vga});
+ *     $serial = $vga->{type} if $vga->{type} =~ m/^serial\d+$/; }
+ * and `qm terminal` without `-iface` takes the first serialN that is a socket. Undefined when
+ * none is (qm terminal then fails).
+ */
+function attachedSerial(guest: InventoryGuest, requested: string | undefined): string | undefined {
+  if (requested !== undefined) return requested;
+  if (guest.display !== undefined && guest.display !== 'std') return guest.display;
+  return SERIAL_PORTS.find((port) => serialConfig(guest, port) === 'socket');
+}
+
 /** The termproxy answer: its port, and a console ticket for the login line (bound to the port on current releases). */
 async function openTermproxy(call: RouteCall, guest: InventoryGuest, requestedSerial: string | undefined): Promise<Record<string, unknown>> {
   const { state } = call;
   state.counters.termproxyCalls++;
   const user = identityName(call.identity!);
   const authPath = `/vms/${guest.vmid}`;
-  // Without `serial`, `qm terminal` takes the first serial port configured.
-  const serialPort = guest.type === 'qemu' ? serialPortsOf(guest).find((p) => p === (requestedSerial ?? p)) : undefined;
+  const serialPort = guest.type === 'qemu' ? attachedSerial(guest, requestedSerial) : undefined;
   let ticket = '';
   const listener = await state.listeners.open(guest.node, guest, state.durations.listenerWaitMs, async (port, exited): Promise<PortService> => {
     const bindPort = state.release === 'current' ? port : null;
     ticket = state.authority.vncTicket(user, authPath, bindPort === null ? {} : { port });
     state.issuedSecrets.add(ticket);
-    const termproxy = await state.terminals.startTermproxy(guest.vmid, {
-      hostname: guest.name,
+    const termproxy = await state.terminals.startTermproxy(guest.vmid, { name: serialPort ?? 'console', hostname: guest.name }, {
       loginWaitMs: state.durations.termLoginWaitMs,
       checkLogin: (loginUser, loginTicket) => loginAllowed(state, loginUser) && state.authority.verifyVncTicket(loginTicket, loginUser, authPath, bindPort, vncWindow(state)),
       refusalDelayMs: state.durations.loginFailureDelayMs,
-      commandFailure: () => commandFailure(guest, requestedSerial),
+      commandFailure: () => commandFailure(guest, serialPort === undefined ? requestedSerial : serialPort),
       banner: consoleBanner(guest, serialPort),
       onExit: exited,
     });

@@ -1,9 +1,11 @@
-// The guests' text consoles: vncterm (VNC) and termproxy (xterm.js) processes, each running a fake
-// shell of its own, and the per-guest record of what they received.
+// The guests' text consoles: vncterm (VNC) processes, each running a fake shell of its own;
+// termproxy (xterm.js) processes, attached to the guest's console line (a VM's serial port, one
+// client at a time; a container's console, shared); and the per-guest record of what they received.
 import { join } from 'node:path';
 import type { KeyLogs } from '../key-log.js';
 import { TerminalLogs, type TerminalSnapshot } from './terminal-log.js';
-import { Termproxy, type TermproxyOptions } from './termproxy.js';
+import { ConsoleLine } from './console-line.js';
+import { Termproxy, TERMPROXY_FIRST_SIZE, type TermproxyOptions } from './termproxy.js';
 import { VncTerm, type VncTermOptions } from './vncterm.js';
 
 export type { TerminalSnapshot } from './terminal-log.js';
@@ -24,6 +26,8 @@ interface Process {
 export class TextConsoles {
   private readonly logs = new TerminalLogs();
   private readonly running = new Map<number, Set<Process>>();
+  /** Each guest's console lines by name (`serial0`..`serial3`, or `console` for a container). */
+  private readonly lines = new Map<number, Map<string, ConsoleLine>>();
   private nextId = 1;
   private stopped = false;
 
@@ -39,8 +43,22 @@ export class TextConsoles {
     );
   }
 
-  startTermproxy(vmid: number, opts: Omit<TermproxyOptions, 'socketPath' | 'log'>): Promise<Termproxy> {
-    return this.track(vmid, 'termproxy', opts.onExit, (socketPath, onExit) => Termproxy.start({ ...opts, socketPath, log: this.logs.of(vmid), onExit }));
+  /** A termproxy whose console command attaches to the guest's line `line` (a VM's serial port, or `console`). */
+  startTermproxy(vmid: number, line: { name: string; hostname: string }, opts: Omit<TermproxyOptions, 'socketPath' | 'line'>): Promise<Termproxy> {
+    const consoleLine = this.line(vmid, line.name, line.hostname);
+    return this.track(vmid, 'termproxy', opts.onExit, (socketPath, onExit) => Termproxy.start({ ...opts, socketPath, line: consoleLine, onExit }));
+  }
+
+  /** The guest's console line, made on first use; it lasts until the guest stops. */
+  line(vmid: number, name: string, hostname: string): ConsoleLine {
+    let lines = this.lines.get(vmid);
+    if (!lines) this.lines.set(vmid, (lines = new Map()));
+    let line = lines.get(name);
+    if (!line) {
+      line = new ConsoleLine({ hostname, log: this.logs.of(vmid), size: { ...TERMPROXY_FIRST_SIZE }, kind: name === 'console' ? 'dtach' : 'serial' });
+      lines.set(name, line);
+    }
+    return line;
   }
 
   /** Starts a process on a fresh socket and keeps it listed under its guest until it exits. */
@@ -63,6 +81,8 @@ export class TextConsoles {
   /** The guest stopped: its consoles end. The record stays readable. */
   async stopGuest(vmid: number): Promise<void> {
     await Promise.all([...(this.running.get(vmid) ?? [])].map((p) => p.close()));
+    // A guest that starts again boots to fresh shells.
+    this.lines.delete(vmid);
   }
 
   async stop(): Promise<void> {

@@ -35,6 +35,10 @@ export class TerminalSession {
     this.shell.start(banner);
   }
 
+  redraw(): void {
+    this.shell.redraw();
+  }
+
   input(text: string): void {
     this.opts.log.recordInput(text);
     this.shell.input(text);

@@ -64,6 +64,11 @@ export class FakeShell {
     this.opts.size = size;
   }
 
+  /** Shows the prompt and the line being typed again, on a line of their own. */
+  redraw(): void {
+    if (!this.ended) this.opts.output(`\r\n${this.prompt}${this.line}`);
+  }
+
   /** Keyboard input, as a terminal sends it (Enter is CR, Backspace DEL). */
   input(data: string): void {
     for (const ch of data) {

@@ -1,11 +1,11 @@
 // termproxy: the xterm.js console's server for one client. It reads the login line
-// `<user>:<ticket>\n`, answers `OK`, runs the guest's console command (here: the fake shell, or the
-// error that command would print) and speaks termproxy's message protocol until either side ends.
+// `<user>:<ticket>\n`, answers `OK`, runs the guest's console command (here: attaching to the
+// guest's console line, or the error that command would print) and speaks termproxy's message
+// protocol until either side ends.
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { connectUnix } from '../builtin-backend.js';
-import { TerminalSession } from './session.js';
-import type { TerminalLog } from './terminal-log.js';
+import type { Attachment, ConsoleLine } from './console-line.js';
 import { LoginLineReader, TermproxyMessageReader, type TermproxyMessage } from './termproxy-messages.js';
 
 /** termproxy's first terminal size, before the client's first resize. */
@@ -13,11 +13,10 @@ export const TERMPROXY_FIRST_SIZE = { cols: 80, rows: 20 };
 
 export interface TermproxyOptions {
   socketPath: string;
-  /** The guest's name: the shell's host name. */
-  hostname: string;
+  /** The guest's serial port or container console the console command attaches to. */
+  line: ConsoleLine;
   /** How long the client has for its login line once connected. */
   loginWaitMs: number;
-  log: TerminalLog;
   /** Whether the login line's user and ticket may use this console; false closes without `OK`. */
   checkLogin(user: string, ticket: string): boolean;
   /**
@@ -27,7 +26,7 @@ export interface TermproxyOptions {
   refusalDelayMs: number;
   /** Asked after `OK`: the error the console command fails with at once, if any (printed, then closed). */
   commandFailure(): string | undefined;
-  /** Printed before the first prompt. */
+  /** What the console command prints before it attaches (`qm terminal`'s "starting serial terminal ..."). */
   banner?: string;
   onExit(): void;
 }
@@ -37,6 +36,7 @@ export class Termproxy {
   readonly reusable = false;
   private readonly server: Server;
   private client: Socket | undefined;
+  private attachment: Attachment | undefined;
   private exited = false;
 
   private constructor(private readonly opts: TermproxyOptions) {
@@ -98,22 +98,19 @@ export class Termproxy {
       socket.end(`OK${failure}\r\n`, () => void this.close());
       return;
     }
-    const session = new TerminalSession({
-      hostname: this.opts.hostname,
-      size: { ...TERMPROXY_FIRST_SIZE },
-      log: this.opts.log,
-      output: (text) => socket.write(text),
-      exit: () => socket.end(() => void this.close()),
-    });
     // `OK` and the first output leave together, as they often do from the real termproxy.
     socket.cork();
-    socket.write('OK');
-    session.start(this.opts.banner);
+    socket.write(`OK${this.opts.banner ? `${this.opts.banner}\r\n` : ''}`);
+    const attachment = this.opts.line.attach({
+      output: (text) => socket.write(text),
+      ended: () => socket.end(() => void this.close()),
+    });
+    this.attachment = attachment;
     socket.uncork();
     const messages = new TermproxyMessageReader();
     const onData = (chunk: Buffer): void => {
       try {
-        for (const message of messages.push(chunk)) this.handle(session, message);
+        for (const message of messages.push(chunk)) this.handle(attachment, message);
       } catch {
         // Anything that is not a termproxy message ends the connection, as termproxy does.
         void this.close();
@@ -123,14 +120,14 @@ export class Termproxy {
     if (rest.length > 0) onData(rest);
   }
 
-  private handle(session: TerminalSession, message: TermproxyMessage): void {
+  private handle(attachment: Attachment, message: TermproxyMessage): void {
     if (this.exited) return;
     switch (message.type) {
       case 'input':
-        session.input(message.data.toString('utf8'));
+        attachment.input(message.data.toString('utf8'));
         return;
       case 'resize':
-        session.resize({ cols: message.cols, rows: message.rows });
+        attachment.resize({ cols: message.cols, rows: message.rows });
         return;
       case 'ping':
         return;
@@ -141,6 +138,7 @@ export class Termproxy {
   async close(): Promise<void> {
     if (this.exited) return;
     this.exited = true;
+    this.attachment?.detach();
     this.client?.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.opts.socketPath, { force: true });
