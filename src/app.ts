@@ -18,7 +18,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { ProxmoxClients } from './proxmox/clients.js';
 import { createHostPolicy } from './proxmox/host-policy.js';
 import { ConsoleService } from './sessions/console-service.js';
-import type { ConsoleGrant } from './sessions/grant.js';
+import type { LinkGrant } from './sessions/grant.js';
 import { SessionActivityBuffer } from './sessions/activity-buffer.js';
 import { scheduleSessionExpiry } from './sessions/expiry-sweep.js';
 import type { SessionLimits } from './sessions/limits.js';
@@ -44,7 +44,7 @@ export interface Gateway {
   readonly app: FastifyInstance;
   /** The origin links name; with router_port 0 and no public_url, known once listening. */
   readonly publicOrigin: string;
-  readonly tokens: TokenStore<ConsoleGrant>;
+  readonly tokens: TokenStore<LinkGrant>;
   readonly sessions: SessionStore;
   /** The viewers whose websockets this process holds. */
   readonly viewers: LocalViewers;
@@ -227,7 +227,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       frameAncestors: config.frame_ancestors,
       brand: loadBrand(config.brand, ASSET_BASE),
       events,
-      ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id) } : {}),
+      ...(ports ? { openSessionPort: (id: string) => openSessionPort(ports, id), sessionOrigin: (id: string) => ports.servedAt(id)?.origin ?? '' } : {}),
     },
     sockets: consoleSockets,
     allowedOrigins,

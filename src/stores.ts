@@ -4,7 +4,7 @@ import { connectRedis, type RedisConnection } from './redis/connection.js';
 import { RedisCoordination } from './redis/coordination.js';
 import { parseSecretKey, SecretBox } from './redis/secret-box.js';
 import { LocalCoordination, type Coordination } from './sessions/coordination.js';
-import type { ConsoleGrant } from './sessions/grant.js';
+import type { LinkGrant } from './sessions/grant.js';
 import type { SessionLimits } from './sessions/limits.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
@@ -16,7 +16,7 @@ import type { PlayerGrant } from './recordings/player-access.js';
 
 export interface Stores {
   sessions: SessionStore;
-  tokens: TokenStore<ConsoleGrant>;
+  tokens: TokenStore<LinkGrant>;
   /** One-time links to the recording player (POST /recordings/<id>/link). */
   playerTokens: TokenStore<PlayerGrant>;
   /** Set with redis_url: shared by the rate limits too. */
@@ -33,7 +33,7 @@ export interface Stores {
 export function openStores(config: Config, limits: SessionLimits, log: Logger, onTokensExpired: (count: number) => void): Stores {
   if (config.redis_url === undefined) {
     const sessions = new MemorySessionStore(limits);
-    const tokens = new MemoryTokenStore<ConsoleGrant>({ maxPending: config.max_pending_tokens, onExpired: onTokensExpired });
+    const tokens = new MemoryTokenStore<LinkGrant>({ maxPending: config.max_pending_tokens, onExpired: onTokensExpired });
     const playerTokens = new MemoryTokenStore<PlayerGrant>({ maxPending: config.max_pending_tokens });
     return {
       sessions,
@@ -66,7 +66,7 @@ export function openStores(config: Config, limits: SessionLimits, log: Logger, o
     limits,
     onUnreadable: (id, error) => redisLog.warn('a session in Redis cannot be read', { session: id, error }),
   });
-  const tokens = new RedisTokenStore<ConsoleGrant>({ redis: redis.client, box, prefix, maxPending: config.max_pending_tokens, onExpired: onTokensExpired });
+  const tokens = new RedisTokenStore<LinkGrant>({ redis: redis.client, box, prefix, maxPending: config.max_pending_tokens, onExpired: onTokensExpired });
   const playerTokens = new RedisTokenStore<PlayerGrant>({ redis: redis.client, box, prefix: `${prefix}player:`, maxPending: config.max_pending_tokens });
   return {
     sessions,

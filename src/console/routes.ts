@@ -4,7 +4,7 @@ import { styleNonce } from '../http/security-headers.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { PowerAction } from '../proxmox/client.js';
 import { isProxmoxError } from '../proxmox/errors.js';
-import type { ConsoleGrant } from '../sessions/grant.js';
+import { isSharedLink, type LinkGrant, type SharedLinkGrant } from '../sessions/grant.js';
 import type { ConsoleEvents } from '../sessions/events.js';
 import { sessionState, sessionTitle } from '../sessions/record.js';
 import { SessionLimitError, type SessionStore } from '../sessions/store.js';
@@ -23,12 +23,14 @@ export interface ConsoleRouteDeps {
   /** Invalid redemptions per client address and minute before it gets 429. */
   maxInvalidRedemptions: number;
   metrics: GatewayMetrics;
-  tokens: TokenStore<ConsoleGrant>;
+  tokens: TokenStore<LinkGrant>;
   sessions: SessionStore;
   cookiePolicy: CookiePolicy;
   assetBase: string;
   /** With `session_ports`: opens the session's own port and gives its origin (null: none free). */
   openSessionPort?(sessionId: string): Promise<string | null>;
+  /** With `session_ports`: the origin of a live session's own port (a shared link joins it there). */
+  sessionOrigin?(sessionId: string): string;
   /** Whether a request that came in on `localPort` may reach the session (session_ports: only on its own). */
   servesHere(localPort: number | undefined, sessionId: string): boolean;
   /** The sessions' guests as their credentials see them; without it the state route reports none. */
@@ -118,6 +120,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       log.info('invalid redemption', { token_prefix: tokenPrefix(token), client: request.ip });
       return invalidSession(request, reply);
     }
+    if (isSharedLink(redeemed.grant)) return joinShared(reply, token, redeemed.grant, () => invalidSession(request, reply));
     let created: Awaited<ReturnType<SessionStore['create']>>;
     try {
       created = await sessions.create(redeemed.grant, tokenPrefix(token));
@@ -145,6 +148,21 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     reply.setCookie(SESSION_COOKIE, cookieSecret, sessionCookieOptions(session.id, cookiePolicy));
     return reply.redirect(`${origin}/console/${session.id}/`, 302);
   });
+
+  /** A shared link's browser gets a cookie of its own for the live session, or the invalid-link page once it ended. */
+  const joinShared = async (reply: FastifyReply, token: string, { join }: SharedLinkGrant, gone: () => FastifyReply) => {
+    const link = tokenPrefix(token);
+    const cookieSecret = await sessions.addBrowser(join.sessionId, { link, viewOnly: join.viewOnly });
+    const sessionLog = log.child('ROUTER', { session: join.sessionId });
+    if (cookieSecret === null) {
+      sessionLog.info('shared link of an ended session', { token_prefix: link });
+      return gone();
+    }
+    metrics.tokensRedeemed.inc();
+    sessionLog.info('shared link redeemed', { token_prefix: link, view_only: join.viewOnly });
+    reply.setCookie(SESSION_COOKIE, cookieSecret, sessionCookieOptions(join.sessionId, cookiePolicy));
+    return reply.redirect(`${deps.sessionOrigin?.(join.sessionId) ?? ''}/console/${join.sessionId}/`, 302);
+  };
 
   const authenticated = async (request: FastifyRequest, id: string) =>
     TOKEN_PATTERN.test(id) && deps.servesHere(request.socket.localPort, id) ? sessions.authenticate(id, request.cookies[SESSION_COOKIE]) : null;
@@ -174,9 +192,9 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         sessionId: session.id,
         title: sessionTitle(session),
         consoleKind: session.grant.console,
-        viewOnly: session.grant.viewOnly,
+        viewOnly: session.access.viewOnly,
         frameAncestors: deps.frameAncestors ?? [],
-        ...(session.grant.power?.length && deps.power ? { power: session.grant.power } : {}),
+        ...(session.grant.power?.length && deps.power && !session.access.viewOnly ? { power: session.grant.power } : {}),
         // xterm.js writes its measurements and theme into <style> elements it creates.
         ...(session.grant.console === 'xterm' ? { styleNonce: styleNonce(reply) } : {}),
       }),
@@ -192,7 +210,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     if (!session) return reply.code(404).send({ status: 'error', error: 'session_not_found' });
     if (request.headers['x-proxmoxvnc'] !== 'power') return reply.code(403).send({ status: 'error', error: 'forbidden' });
     const action = request.params.action as PowerAction;
-    if (!deps.power || !session.grant.power?.includes(action)) return reply.code(403).send({ status: 'error', error: 'not_allowed' });
+    if (!deps.power || session.access.viewOnly || !session.grant.power?.includes(action)) return reply.code(403).send({ status: 'error', error: 'not_allowed' });
     try {
       await deps.power.act(session, action);
       return { status: 'success' };

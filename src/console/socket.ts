@@ -13,8 +13,8 @@ import type { SessionActivityBuffer } from '../sessions/activity-buffer.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import type { ClientInfo, ConsoleEvents, ViewerInfo } from '../sessions/events.js';
 import type { LocalViewers, Viewer } from '../sessions/local-viewers.js';
-import { sessionTitle, type SessionRecord } from '../sessions/record.js';
-import { ViewerLimitError, type SessionStore } from '../sessions/store.js';
+import { sessionTitle, type SessionRecord, type ViewerAccess } from '../sessions/record.js';
+import { ViewerLimitError, type AuthenticatedSession, type SessionStore } from '../sessions/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
 import { SESSION_ENDED_CLOSE_CODE } from '../sessions/local-viewers.js';
 import { MessageBudget } from './message-budget.js';
@@ -64,11 +64,11 @@ const LEAVE_POLL_MS = 100;
  * the old viewer's leave is recorded a moment after its close: refusing the new viewer then would
  * show a final "too many windows" for a plain reload, so a full session is asked again for a second.
  */
-async function joinAllowingALeave(sessions: SessionStore, id: string, gone: () => boolean): Promise<SessionRecord | null> {
+async function joinAllowingALeave(sessions: SessionStore, id: string, access: ViewerAccess, gone: () => boolean): Promise<SessionRecord | null> {
   const deadline = Date.now() + LEAVE_WAIT_MS;
   for (;;) {
     try {
-      return await sessions.join(id);
+      return await sessions.join(id, access);
     } catch (error) {
       if (!(error instanceof ViewerLimitError) || Date.now() >= deadline || gone()) throw error;
       await new Promise((resolve) => setTimeout(resolve, LEAVE_POLL_MS));
@@ -107,12 +107,13 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     wss.handleUpgrade(request, socket, head, (ws) => void serveViewer(session, ws, client));
   };
 
-  const serveViewer = async (session: SessionRecord, ws: WebSocket, client: ClientInfo): Promise<void> => {
+  /** `session` as the browser's cookie opened it: its access (a shared link's may be view-only) holds for this viewer. */
+  const serveViewer = async (session: AuthenticatedSession, ws: WebSocket, client: ClientInfo): Promise<void> => {
     const sessionLog = log.child('CONSOLE', { session: session.id });
     const viewer: Viewer = { close: (code, reason) => ws.close(code, reason) };
     let joined: SessionRecord | null;
     try {
-      joined = await joinAllowingALeave(deps.sessions, session.id, () => ws.readyState !== ws.OPEN);
+      joined = await joinAllowingALeave(deps.sessions, session.id, session.access, () => ws.readyState !== ws.OPEN);
     } catch (error) {
       if (error instanceof ViewerLimitError) {
         sessionLog.warn('viewer refused', { reason: error.message });
@@ -170,7 +171,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
           ? await runTermBridge(ws, {
               ...common,
               openUpstream: () => deps.access.openTermUpstream(joined, opening.signal),
-              viewOnly: joined.grant.viewOnly,
+              viewOnly: session.access.viewOnly,
             })
           : await runVncBridge(ws, {
               ...common,
@@ -182,7 +183,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
               // Read once the upstream is open: opening it may be what first learns the guest's name.
               title: () => title,
               clipboardMaxBytes: deps.clipboardMaxBytes,
-              viewOnly: joined.grant.viewOnly,
+              viewOnly: session.access.viewOnly,
               ...(recorders ? { record: (serverInit: Buffer) => recorded(recorders.vnc(subject, serverInit)) } : {}),
             });
       // The operator sees in /status why a viewer got no console (e.g. xterm_requires_password).
@@ -202,7 +203,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
       deps.events?.viewerDisconnected(joined, watched, { bytesToBrowser: used.toBrowser, bytesToUpstream: used.toUpstream, durationMs: Date.now() - openedAt, reason: used.reason });
       detached(sessionLog, 'leaving the session', async () => {
         await deps.activity.flush(session.id);
-        await deps.sessions.leave(session.id);
+        await deps.sessions.leave(session.id, session.access);
       });
     }
   };

@@ -11,7 +11,7 @@ import type { PowerAction } from '../proxmox/client.js';
 export const POWER_ACTIONS: [PowerAction, ...PowerAction[]] = ['start', 'shutdown', 'reboot', 'stop', 'reset', 'suspend', 'resume'];
 
 /** The original program sent every value as a string: numbers and booleans may come either way. */
-function integer(min: number, max: number) {
+export function integer(min: number, max: number) {
   return z
     .union([z.number(), z.string().trim().regex(/^\d{1,12}$/, 'must be a whole number')])
     .transform(Number)
@@ -20,7 +20,7 @@ function integer(min: number, max: number) {
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
-const boolean = z
+export const boolean = z
   .union([z.boolean(), z.number(), z.string()])
   .transform((value, ctx) => {
     const word = String(value).trim().toLowerCase();
@@ -114,13 +114,13 @@ const MAX_NAME_SHOWN = 64;
  * A parameter nobody reads must not pass in silence: a backend that sends `view_onyl: true`
  * would hand out full control believing it gave a view-only link.
  */
-function unknownParams(given: Record<string, unknown>, known: readonly string[]): Record<string, string> {
+export function unknownParams(given: Record<string, unknown>, known: readonly string[], route = '/create'): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const name of Object.keys(given)) {
     if (known.includes(name)) continue;
     const shown = name.length > MAX_NAME_SHOWN ? `${name.slice(0, MAX_NAME_SHOWN)}…` : name;
     const suggestion = name.length > MAX_NAME_SHOWN ? undefined : closestName(name, known);
-    fields[shown] = `is not a parameter of /create${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
+    fields[shown] = `is not a parameter of ${route}${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
   }
   return fields;
 }

@@ -9,12 +9,13 @@ import { addressMatcher } from '../security/address-list.js';
 import { createFailureThrottle } from '../security/failure-throttle.js';
 import type { ConsoleService } from '../sessions/console-service.js';
 import type { ConsoleEvents } from '../sessions/events.js';
-import type { ConsoleGrant } from '../sessions/grant.js';
+import type { ConsoleGrant, LinkGrant } from '../sessions/grant.js';
 import type { SessionStore } from '../sessions/store.js';
 import { TOKEN_PATTERN } from '../tokens/token.js';
 import { TokenLimitError, type TokenStore } from '../tokens/store.js';
 import { readCreateBody } from './create-body.js';
 import { createParamsParser } from './create-params.js';
+import { linkParamsParser } from './link-params.js';
 import type { GuestPower } from '../console/power.js';
 import { ApiError, invalidParams } from './errors.js';
 import { createSecretCheck } from './secret.js';
@@ -30,7 +31,7 @@ export interface ControlDeps {
   publicOrigin(): string;
   /** Where a session's console is served: the main port, or its own with `session_ports`. */
   servedAt(sessionId: string): { origin: string; port: number };
-  tokens: TokenStore<ConsoleGrant>;
+  tokens: TokenStore<LinkGrant>;
   sessions: SessionStore;
   /** Why the gateway cannot serve now (its shared store is unreachable), or null. */
   unavailable(): string | null;
@@ -147,6 +148,26 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     return { status: 'success' };
   });
 
+  const parseLinkParams = linkParamsParser({ maxTokenTtlSeconds: config.token_ttl });
+  // Support staff watching or helping: one more browser of a live session, within its viewer limit.
+  app.post<{ Params: { id: string } }>('/sessions/:id/links', { onRequest: requireSecret }, async (request) => {
+    const params = parseLinkParams(request.body === undefined && !request.isMultipart() ? {} : await readCreateBody(request));
+    if (params instanceof ApiError) throw params;
+    const { id } = request.params;
+    const session = TOKEN_PATTERN.test(id) ? await sessions.get(id) : null;
+    if (!session) throw new ApiError(404, 'session_not_found', 'no such session');
+    if (session.grant.viewOnly && !params.viewOnly) throw invalidParams({ view_only: 'the session is view-only: its links can only be view-only' });
+    try {
+      const { token, expiresAt } = await tokens.create({ join: { sessionId: id, viewOnly: params.viewOnly } }, (params.ttlSeconds ?? config.token_ttl) * 1000);
+      metrics.tokensCreated.inc();
+      log.child('CONTROL', { session: id }).info('shared link created', { token_prefix: tokenPrefix(token), view_only: params.viewOnly });
+      return { status: 'success', token, url: `${deps.publicOrigin()}/vnc/${token}`, expires_at: new Date(expiresAt).toISOString(), session_id: id, view_only: params.viewOnly };
+    } catch (error) {
+      if (error instanceof TokenLimitError) throw new ApiError(503, 'too_many_tokens', error.message);
+      throw error;
+    }
+  });
+
   app.delete<{ Params: { token: string } }>('/tokens/:token', { onRequest: requireSecret }, async (request) => {
     const revoked = TOKEN_PATTERN.test(request.params.token) && (await tokens.revoke(request.params.token));
     if (!revoked) throw new ApiError(404, 'token_not_found', 'no such pending token');
@@ -156,6 +177,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
   });
 
   registerRecordingRoutes(app, { recordings: deps.recordings, playerTokens: deps.playerTokens, linkTtlSeconds: config.token_ttl, publicOrigin: deps.publicOrigin, log: deps.log }, requireSecret);
+
   // Load balancers take a replica whose Redis is away out of rotation until it is back.
   app.get('/healthz', async (_request, reply) => {
     const problem = deps.unavailable();

@@ -40,6 +40,9 @@ export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<strin
     console: s.console,
     tag: s.tag ?? null,
     viewers: s.viewers,
+    view_only_viewers: s.viewersByLink.filter((v) => v.viewOnly).reduce((sum, v) => sum + v.viewers, 0),
+    // Which link each viewer came with: the session's own, or a shared one (POST /sessions/<id>/links).
+    viewers_by_link: s.viewersByLink.map((v) => ({ token_prefix: v.link, shared: v.shared, view_only: v.viewOnly, viewers: v.viewers })),
     replicas: s.replicas,
     bytes_to_browser: s.bytesToBrowser,
     bytes_to_proxmox: s.bytesToUpstream,

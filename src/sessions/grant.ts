@@ -43,6 +43,21 @@ export interface ConsoleGrant {
   record?: boolean;
 }
 
+/**
+ * What a shared link's token stands for (POST /sessions/<id>/links): one more browser of a session
+ * that is live already. It holds no credentials: those stay with the session.
+ */
+export interface SharedLinkGrant {
+  readonly join: { readonly sessionId: string; readonly viewOnly: boolean };
+}
+
+/** What a console token stands for: a new session, or a further browser of a live one. */
+export type LinkGrant = ConsoleGrant | SharedLinkGrant;
+
+export function isSharedLink(grant: LinkGrant): grant is SharedLinkGrant {
+  return 'join' in grant;
+}
+
 /** What the backend asks for, checked for form: the grant is made from it. */
 export interface GrantRequest {
   hostname: string;
