@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { startSimulator, type Simulator } from '../../sim/index.js';
+import { defaultInventory, startSimulator, type Simulator } from '../../sim/index.js';
 import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 import { startWebhookReceiver, type ReceivedEvent, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -17,7 +17,10 @@ describe('webhooks', () => {
   const secret = randomBytes(32).toString('hex');
 
   before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    // The console user may also take power actions (power.action).
+    const inventory = defaultInventory();
+    for (const user of inventory.users) if (user.userid === 'vncuser@pve') for (const entry of user.acl) entry.privileges.push('VM.PowerMgmt');
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin', inventory });
     base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
   });
   after(async () => {
@@ -128,6 +131,37 @@ describe('webhooks', () => {
     }
   });
 
+  it('tells each power action and its outcome', async () => {
+    const receiver = await startWebhookReceiver(secret);
+    try {
+      await withGateway(receiver, async (tg) => {
+        const created = await createToken(tg, { ...base, vmid: '300', node: 'pve2', tag: 'power', power: ['reset', 'start'] });
+        assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+        const redeemed = await redeem(created.body.url as string);
+        const sessionId = redeemed.location!.split('/')[2]!;
+        const act = async (action: string) => {
+          const answer = await request(`${tg.origin}/console/${sessionId}/power/${action}`, { method: 'POST', headers: { cookie: redeemed.cookie!, 'x-proxmoxvnc': 'power' } });
+          await answer.body.dump();
+          return answer.statusCode;
+        };
+        assert.equal(await act('reset'), 200);
+        // Proxmox refuses to start a running guest: the refusal is told too.
+        assert.notEqual(await act('start'), 200);
+        const events = await poll(async () => ofTag(receiver, 'power'), (e) => e.length >= 4, 'both power actions');
+        assert.deepEqual(
+          events.map((e) => [e.type, e.session_id, e.data.action ?? null]),
+          [['token.created', null, null], ['session.redeemed', sessionId, null], ['power.action', sessionId, 'reset'], ['power.action', sessionId, 'start']],
+        );
+        assert.equal(events[2]!.data.outcome, 'ok');
+        assert.match(String(events[3]!.data.outcome), /^[a-z_]+$/);
+        assert.notEqual(events[3]!.data.outcome, 'ok');
+        assert.equal(events[2]!.vmid, 300);
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('tells a revoked token and an expired one, once each', async () => {
     const receiver = await startWebhookReceiver(secret);
     try {
@@ -154,8 +188,10 @@ describe('webhooks', () => {
 
   it('retries a receiver that answers 500 twice: every event arrives once, in order, and the failures are counted', async () => {
     const receiver = await startWebhookReceiver(secret, (n) => ({ status: n < 2 ? 500 : 200 }));
+    // A credential in the URL's query: the failures are logged, the URL only by its origin.
+    const urlKey = randomBytes(16).toString('hex');
     try {
-      await withGateway(receiver, async (tg) => {
+      const tg = await withGateway(receiver, async (tg) => {
         await wholeLife(tg, 'flaky');
         const events = await poll(async () => ofTag(receiver, 'flaky'), (e) => e.length >= LIFE.length, 'the whole life delivered');
         assert.deepEqual(events.map((e) => e.type), LIFE);
@@ -165,7 +201,9 @@ describe('webhooks', () => {
         const metrics = await (await request(`${tg.origin}/metrics`)).body.text();
         assert.match(metrics, /proxmoxvnc_webhook_delivery_failures_total\{reason="http_5xx"\} 2\n/);
         assert.match(metrics, /proxmoxvnc_webhook_queue_depth 0\n/);
-      });
+      }, { PROXMOXVNC_WEBHOOK_URL: `${receiver.url}?key=${urlKey}` });
+      assert.ok(tg.logs.some((line) => line.includes('webhook delivery refused')), 'the failures are logged');
+      for (const line of tg.logs) assert.ok(!line.includes(urlKey) && !line.includes(secret), `a webhook credential in a log line: ${line}`);
     } finally {
       await receiver.close();
     }
