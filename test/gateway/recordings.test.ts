@@ -91,6 +91,12 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
     assert.equal((await createToken(plain, { ...base, record: false })).statusCode, 200);
   });
 
+  it('refuses to start with a recording_dir it cannot use, naming it', async () => {
+    const file = join(dir, '..', 'a-file');
+    await writeFile(file, '');
+    await assert.rejects(startTestGateway({ PROXMOXVNC_RECORDING_DIR: join(file, 'recordings') }, sim.caPem), /recording_dir .*a-file\/recordings cannot be used/);
+  });
+
   it('records a viewer connection from the ServerInit on into a 0600 file, with the tag and no Proxmox secret', async () => {
     const created = await createToken(tg, { ...base, record: true, tag: 'customer-42' });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
