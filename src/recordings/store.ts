@@ -155,7 +155,7 @@ export class RecordingStore {
     } catch {
       return null;
     }
-    if (info.id !== id || !(info.kind in EXTENSION)) return null;
+    if (info.id !== id || !Object.hasOwn(EXTENSION, info.kind)) return null;
     try {
       const data = await stat(this.dataPath(id, info.kind));
       if (info.ended_at !== undefined) return { ...info, size: data.size };
@@ -203,7 +203,7 @@ export class RecordingStore {
       const info = await this.info(id);
       const kind = info?.kind;
       // A sidecar without its file (a crash between the two) goes by its own age.
-      const written = kind ? (await stat(this.dataPath(id, kind))).mtimeMs : (await stat(this.sidecarPath(id)).catch(() => null))?.mtimeMs;
+      const written = (await stat(kind ? this.dataPath(id, kind) : this.sidecarPath(id)).catch(() => null))?.mtimeMs;
       if (written === undefined || written > cutoff) continue;
       await this.remove(id, kind);
       removed++;
