@@ -21,6 +21,12 @@ export class MemoryWebhookStore implements WebhookStore {
   private readonly tokens = new Map<string, { common: string; expiresAt: number }>();
   private readonly sessions = new Map<string, { key: string; common: string }>();
   private queued = 0;
+  /**
+   * No head is due before this, nor any token expired: idle deliverers polling a long queue for a
+   * dead receiver do not walk it each time (on the event loop the consoles share).
+   */
+  private nextDueAt = 0;
+  private nextExpiryAt = 0;
 
   constructor(
     private readonly maxQueued: number,
@@ -30,7 +36,10 @@ export class MemoryWebhookStore implements WebhookStore {
   private push(key: string, body: string): QueueResult {
     if (this.queued >= this.maxQueued) return 'full';
     let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = { events: [], dueAt: this.now(), failures: 0 }));
+    if (!queue) {
+      this.queues.set(key, (queue = { events: [], dueAt: this.now(), failures: 0 }));
+      this.nextDueAt = Math.min(this.nextDueAt, queue.dueAt);
+    }
     queue.events.push({ body, enqueuedAt: this.now() });
     this.queued++;
     return 'queued';
@@ -38,6 +47,7 @@ export class MemoryWebhookStore implements WebhookStore {
 
   async tokenCreated(key: string, event: EventParts, common: string, expiresAt: number): Promise<QueueResult> {
     this.tokens.set(key, { common, expiresAt });
+    this.nextExpiryAt = Math.min(this.nextExpiryAt, expiresAt);
     return this.push(key, assemble(event, common));
   }
 
@@ -50,10 +60,14 @@ export class MemoryWebhookStore implements WebhookStore {
 
   async expiredTokens(before: number, limit: number): Promise<Array<{ key: string; expiresAt: number }>> {
     const due: Array<{ key: string; expiresAt: number }> = [];
+    if (before < this.nextExpiryAt) return due;
+    let next = Number.POSITIVE_INFINITY;
     for (const [key, { expiresAt }] of this.tokens) {
-      if (due.length >= limit) break;
+      if (due.length >= limit) return due;
       if (expiresAt <= before) due.push({ key, expiresAt });
+      else next = Math.min(next, expiresAt);
     }
+    this.nextExpiryAt = next;
     return due;
   }
 
@@ -74,13 +88,21 @@ export class MemoryWebhookStore implements WebhookStore {
   }
 
   async claim(now: number, leaseMs: number): Promise<Delivery | null> {
+    if (now < this.nextDueAt) return null;
+    let next = Number.POSITIVE_INFINITY;
     for (const [key, queue] of this.queues) {
       const head = queue.events[0];
-      if (queue.dueAt > now || !head) continue;
+      if (queue.dueAt > now || !head) {
+        next = Math.min(next, queue.dueAt);
+        continue;
+      }
       queue.lease = randomBytes(8).toString('hex');
       queue.dueAt = now + leaseMs;
+      // Only a lower bound once the walk stops early: the next claim walks again.
+      this.nextDueAt = 0;
       return { key, body: head.body, enqueuedAt: head.enqueuedAt, failures: queue.failures, lease: queue.lease };
     }
+    this.nextDueAt = next;
     return null;
   }
 
@@ -92,6 +114,7 @@ export class MemoryWebhookStore implements WebhookStore {
     delete queue.lease;
     queue.failures = 0;
     queue.dueAt = now;
+    this.nextDueAt = Math.min(this.nextDueAt, now);
     // Re-inserted behind the others: one busy link does not keep the rest waiting.
     this.queues.delete(delivery.key);
     if (queue.events.length > 0) this.queues.set(delivery.key, queue);
@@ -103,6 +126,7 @@ export class MemoryWebhookStore implements WebhookStore {
     delete queue.lease;
     if (failed) queue.failures++;
     queue.dueAt = at;
+    this.nextDueAt = Math.min(this.nextDueAt, at);
   }
 
   async depth(): Promise<number> {

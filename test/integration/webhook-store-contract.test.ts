@@ -57,6 +57,18 @@ function contract(name: string, make: (max: number, clock: () => number) => Prom
       assert.equal(again.enqueuedAt, first.enqueuedAt);
     });
 
+    it('gives out an event queued after a look that found nothing due', async () => {
+      const store = await make(100, clock);
+      await store.tokenCreated('w', event('token.created'), common, now + 60_000);
+      await store.retry((await store.claim(now, LEASE))!, now + 60_000, true);
+      assert.equal(await store.claim(now, LEASE), null);
+      await store.tokenCreated('w2', event('token.created'), common, now + 60_000);
+      assert.equal((await store.claim(now, LEASE))?.key, 'w2');
+      assert.deepEqual(await store.expiredTokens(now, 10), []);
+      await store.tokenCreated('w3', event('token.created'), common, now);
+      assert.deepEqual((await store.expiredTokens(now, 10)).map((t) => t.key), ['w3']);
+    });
+
     it('hands a lapsed lease to the next deliverer and ignores the old holder', async () => {
       const store = await make(100, clock);
       await store.tokenCreated('l', event('token.created'), common, now + 60_000);
