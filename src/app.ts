@@ -10,6 +10,7 @@ import { consoleSide } from './console/plugin.js';
 import { GuestPower } from './console/power.js';
 import { attachConsoleSockets } from './console/socket.js';
 import { SessionPorts } from './console/session-ports.js';
+import { SharedTerminals } from './console/term/shared-terminal.js';
 import { CONTROL_BODY_LIMIT } from './control/create-body.js';
 import { controlApi } from './control/plugin.js';
 import { clientAddressOf, proxyTrust } from './http/client-address.js';
@@ -123,6 +124,9 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const viewers = new LocalViewers();
   const recordings = config.recording_dir === undefined ? undefined : await openRecordings(config, log);
   if (recordings) app.addHook('onClose', () => recordings.stop());
+  // A text console's terminal outlives its last viewer by the reconnect grace, as its session does.
+  const terminals = new SharedTerminals({ graceMs: config.reconnect_grace * 1000, openTimeoutMs: config.proxmox_timeout * 1000, log });
+  app.addHook('onClose', () => terminals.closeAll());
   const stopLostEndCheck = scheduleLostEndCheck(sessions, viewers, sessionLog);
   app.addHook('onClose', async () => {
     stopLostEndCheck();
@@ -151,6 +155,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   sessions.onEnded(({ id, reason }) => {
     log.child('SESSION', { session: id }).info('session ended', { reason });
     viewers.closeSession(id);
+    terminals.end(id);
     if (ports) detached(sessionLog, 'releasing a session port', () => ports.release(id));
   });
   const servedAt = (sessionId: string) => ports?.servedAt(sessionId) ?? { origin: publicOrigin, port: boundPort };
@@ -177,6 +182,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     access,
     events,
     clientAddress: clientAddressOf(proxyTrust(config.trust_proxy)),
+    terminals,
     ...(recordings ? { recorders: recordings.recorders } : {}),
     handshakeTimeoutMs: config.proxmox_timeout * 1000,
     clipboardMaxBytes: config.clipboard_max_bytes,

@@ -16,6 +16,8 @@ export const CLOSE_CODES = {
   viewerLimit: 4001,
   /** The text console could not be opened; the reason says why, for people. */
   consoleUnavailable: 4002,
+  /** The VM has no serial port a text console can attach to: no retry changes that. */
+  serialNotConfigured: 4003,
   /** Too much or malformed input from the page (RFC 6455 "policy violation"). */
   policyViolation: 1008,
   /** This replica stops, the session does not (RFC 6455 "service restart"): reconnect at once. */
@@ -44,6 +46,7 @@ export const OUTCOMES = {
   guest_gone: { recovery: 'never' },
   access_refused: { recovery: 'never' },
   console_unavailable: { recovery: 'manual' },
+  serial_not_configured: { recovery: 'never' },
   gateway_restarting: { recovery: 'soon' },
   try_again_later: { recovery: 'backoff' },
   network_lost: { recovery: 'backoff' },

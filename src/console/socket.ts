@@ -20,8 +20,9 @@ import { SESSION_ENDED_CLOSE_CODE } from '../sessions/local-viewers.js';
 import { MessageBudget } from './message-budget.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 import { runTermBridge } from './term/bridge.js';
+import type { SharedTerminals, TermViewer } from './term/shared-terminal.js';
+import type { Recorders, TermRecorder } from '../recordings/recorders.js';
 import { runVncBridge } from './vnc-bridge.js';
-import type { Recorders } from '../recordings/recorders.js';
 
 /** Browser messages are keystrokes, pointer moves and small requests; a paste is typed as keys. */
 const MAX_BROWSER_MESSAGE = 256 * 1024;
@@ -38,14 +39,16 @@ export interface ConsoleSocketDeps {
   viewers: LocalViewers;
   activity: SessionActivityBuffer;
   access: ConsoleService;
+  /** The text consoles' shared terminals of this process, by session. */
+  terminals: SharedTerminals;
+  /** With `recording_dir`: records each viewer connection of the sessions that asked for `record`. */
+  recorders?: Recorders;
   /** Origins a console page may be served from: the public origin and `allowed_origins`. */
   allowedOrigins: Set<string>;
   /** Told of each viewer joining and leaving (webhooks); shared links' viewers come through here too. */
   events?: ConsoleEvents;
   /** The browser's address behind `trust_proxy` (the socket's peer without it). */
   clientAddress?(request: IncomingMessage): string;
-  /** With `recording_dir`: records each viewer connection of the sessions that asked for `record`. */
-  recorders?: Recorders;
   handshakeTimeoutMs: number;
   /** The longest clipboard text a browser may send (RFB ClientCutText). */
   clipboardMaxBytes: number;
@@ -74,6 +77,22 @@ async function joinAllowingALeave(sessions: SessionStore, id: string, access: Vi
       await new Promise((resolve) => setTimeout(resolve, LEAVE_POLL_MS));
     }
   }
+}
+
+/** A text console viewer whose output, from the terminal's being ready on, is also recorded. */
+function recordedTermViewer(viewer: TermViewer, begin: () => TermRecorder): TermViewer {
+  let recorder: TermRecorder | undefined;
+  return {
+    ready: () => {
+      recorder = begin();
+      viewer.ready();
+    },
+    output: (bytes, written) => {
+      recorder?.output(bytes);
+      viewer.output(bytes, written);
+    },
+    ended: (end) => viewer.ended(end),
+  };
 }
 
 /** Answers a refused upgrade and closes the socket: nothing more is read from it. */
@@ -132,7 +151,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     deps.viewers.add(session.id, viewer);
     sessionLog.info('viewer connected', { viewers: Object.values(joined.viewers).reduce((a, b) => a + b, 0) });
     const openedAt = Date.now();
-    const watched: ViewerInfo = { id: randomBytes(6).toString('hex'), client, viewOnly: joined.grant.viewOnly };
+    const watched: ViewerInfo = { id: randomBytes(6).toString('hex'), client, viewOnly: session.access.viewOnly };
     deps.events?.viewerConnected(joined, watched);
     // This connection's share of what the session's activity counts, told when it leaves.
     const used = { toBrowser: 0, toUpstream: 0, reason: 'error' };
@@ -170,7 +189,15 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
         joined.grant.console === 'xterm'
           ? await runTermBridge(ws, {
               ...common,
-              openUpstream: () => deps.access.openTermUpstream(joined, opening.signal),
+              // The session's viewers here share one terminal; it opens with the first of them.
+              join: (termViewer, options) =>
+                deps.terminals.join(
+                  session.id,
+                  `${joined.grant.target.hostname}|${joined.grant.target.port}|${joined.grant.vmid}`,
+                  (signal) => deps.access.openTermUpstream(joined, signal),
+                  recorders ? recordedTermViewer(termViewer, () => recorded(recorders.term(subject, sessionTitle(joined)))) : termViewer,
+                  options,
+                ),
               viewOnly: session.access.viewOnly,
             })
           : await runVncBridge(ws, {

@@ -200,6 +200,12 @@ export class ProxmoxClient {
     return { status: optionalString(data.status) ?? 'unknown', name: optionalString(data.name) };
   }
 
+  /** A VM's configuration (`GET .../qemu/<vmid>/config`, needs VM.Audit): option name to value, as Proxmox writes it. */
+  async vmConfig(creds: ProxmoxCredentials, node: string, vmid: number): Promise<Record<string, string>> {
+    const data = asRecord(await this.call(creds, 'GET', guestPath(node, 'qemu', vmid, 'config')));
+    return Object.fromEntries(Object.entries(data).flatMap(([key, value]) => (typeof value === 'string' || typeof value === 'number' ? [[key, String(value)]] : [])));
+  }
+
   /** POST status/<action>: Proxmox starts a task and answers its UPID. Needs VM.PowerMgmt. */
   async powerAction(creds: ProxmoxCredentials, node: string, type: GuestType, vmid: number, action: PowerAction): Promise<string> {
     const data = await this.call(creds, 'POST', guestPath(node, type, vmid, `status/${action}`));

@@ -7,6 +7,7 @@ export type ProxmoxErrorCode =
   | 'tls_verification_failed'
   | 'node_not_found'
   | 'xterm_requires_password'
+  | 'serial_not_configured'
   | 'proxmox_timeout'
   | 'proxmox_error';
 

@@ -4,6 +4,7 @@ import type { ProxmoxClients } from '../proxmox/clients.js';
 import type { GuestType, ProxmoxClient, ProxmoxCredentials, TicketCredentials } from '../proxmox/client.js';
 import { OpeningCancelledError, ProxmoxError, isProxmoxError } from '../proxmox/errors.js';
 import { checkConsoleAccess, resolveGuest, type ResolvedGuest } from '../proxmox/guest.js';
+import { chooseSerial } from '../proxmox/serial.js';
 import { logInToTerminal, TermLoginRefusedError, TermLoginTimeoutError, type LoggedInTerminal } from '../proxmox/term-login.js';
 import { closeUpstream } from '../proxmox/upstream-socket.js';
 import type { ConsoleGrant, GrantRequest, ProxmoxTarget } from './grant.js';
@@ -17,7 +18,6 @@ import type { SessionStore } from './store.js';
  * the periodic sweep (renewStaleTickets) or at its next use, whichever comes first.
  */
 const TICKET_RENEW_AFTER_MS = 60 * 60 * 1000;
-const DEFAULT_SERIAL = 'serial0';
 
 interface TerminalTarget {
   node: string;
@@ -89,14 +89,17 @@ export class ConsoleService {
       vmid: params.vmid,
       type: params.type,
     });
+    // A VM's text console needs a serial port: the backend learns now that there is none.
+    const serial = params.console === 'xterm' && checked.type === 'qemu' ? await this.serialPort(client, checked.credentials, checked.node, params.vmid, params.serial) : params.serial;
     if (params.console === 'xterm' && checked.credentials.kind === 'apiToken') {
       // Older releases refuse an API token only at the terminal's login, long after termproxy
       // said yes: only a real login tells, and the backend should learn it now.
-      const trial = await this.openTerminal(client, checked.credentials, { node: checked.node, type: checked.type, vmid: params.vmid, serial: params.serial });
+      const trial = await this.openTerminal(client, checked.credentials, { node: checked.node, type: checked.type, vmid: params.vmid, serial });
       closeUpstream(trial.ws);
     }
     return {
       ...base,
+      serial,
       node: checked.node,
       type: checked.type,
       credentials: checked.credentials,
@@ -128,17 +131,24 @@ export class ConsoleService {
   }
 
   /**
-   * A fresh termproxy terminal (a VM's serial port or a container's console), logged in, for one
-   * browser connection of `session`. termproxy's user and ticket never leave this method.
+   * A fresh termproxy terminal (a VM's serial port or a container's console), logged in, for the
+   * session's viewers in this process (SharedTerminals). termproxy's user and ticket never leave
+   * this method. A VM's port, when not chosen at /create (validation off), is chosen now.
    */
   async openTermUpstream(session: SessionRecord, signal?: AbortSignal): Promise<LoggedInTerminal> {
     const { client, creds, guest, grant } = await this.runningGuest(session, signal);
-    return this.openTerminal(client, creds, { node: guest.node, type: guest.type, vmid: grant.vmid, serial: grant.serial });
+    const serial = guest.type === 'qemu' && grant.serial === undefined ? await this.serialPort(client, creds, guest.node, grant.vmid, undefined) : grant.serial;
+    return this.openTerminal(client, creds, { node: guest.node, type: guest.type, vmid: grant.vmid, serial });
+  }
+
+  /** The VM's serial port for its text console (needs VM.Audit, as status/current does). */
+  private async serialPort(client: ProxmoxClient, creds: ProxmoxCredentials, node: string, vmid: number, requested: string | undefined): Promise<string> {
+    return chooseSerial(await client.vmConfig(creds, node, vmid), vmid, requested);
   }
 
   private async openTerminal(client: ProxmoxClient, creds: ProxmoxCredentials, target: TerminalTarget): Promise<LoggedInTerminal> {
     const { node, type, vmid } = target;
-    const serial = type === 'qemu' ? (target.serial ?? DEFAULT_SERIAL) : undefined;
+    const serial = type === 'qemu' ? target.serial : undefined;
     const ticket = await client.termproxy(creds, node, type, vmid, serial);
     const ws = await client.openVncWebsocket(creds, node, type, vmid, ticket.port, ticket.ticket, {
       handshakeTimeoutMs: this.clients.timeoutMs,

@@ -32,6 +32,9 @@ export class TermClient {
   /** Binary payloads received, one per frame. */
   readonly frames: Buffer[] = [];
   closed = false;
+  /** The close's code and reason, once closed. */
+  closeCode: number | undefined;
+  closeReason: string | undefined;
   private readonly wakes = new WakeList();
 
   private constructor(readonly ws: WebSocket) {
@@ -40,8 +43,10 @@ export class TermClient {
       this.wake();
     });
     ws.on('error', () => undefined);
-    ws.on('close', () => {
+    ws.on('close', (code, reason) => {
       this.closed = true;
+      this.closeCode = code;
+      this.closeReason = String(reason);
       this.wake();
     });
   }
@@ -51,6 +56,16 @@ export class TermClient {
     const ws = new WebSocket(`wss://${endpoint.host}:${endpoint.port}${path}`, ['binary'], { ca: endpoint.caPem, headers, handshakeTimeout, perMessageDeflate: false });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new TermClient(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  /** Opens a websocket at a full URL (the gateway's console websocket: cookie and Origin in `headers`). */
+  static connect(url: string, headers: Record<string, string>): Promise<TermClient> {
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    return new Promise((resolve, reject) => {
+      const client = new TermClient(ws);
+      ws.once('open', () => resolve(client));
       ws.once('error', reject);
     });
   }

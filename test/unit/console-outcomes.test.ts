@@ -9,7 +9,7 @@ import { ByteReader } from '../../src/console/rfb/byte-reader.js';
 import { refuseInHandshake } from '../../src/console/rfb/downstream.js';
 import { endedOutcome } from '../../src/console/routes.js';
 import { VIEWER_LIMIT_CLOSE_CODE } from '../../src/console/socket.js';
-import { CONSOLE_UNAVAILABLE_CLOSE_CODE } from '../../src/console/term/bridge.js';
+import { CONSOLE_UNAVAILABLE_CLOSE_CODE, SERIAL_NOT_CONFIGURED_CLOSE_CODE } from '../../src/console/term/bridge.js';
 import { checkDue, type SessionLimits } from '../../src/sessions/limits.js';
 import { GATEWAY_RESTARTING_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE } from '../../src/sessions/local-viewers.js';
 import type { SessionRecord } from '../../src/sessions/record.js';
@@ -18,6 +18,7 @@ test("the pages' close codes are the ones the gateway closes with", () => {
   assert.equal(CLOSE_CODES.sessionEnded, SESSION_ENDED_CLOSE_CODE);
   assert.equal(CLOSE_CODES.viewerLimit, VIEWER_LIMIT_CLOSE_CODE);
   assert.equal(CLOSE_CODES.consoleUnavailable, CONSOLE_UNAVAILABLE_CLOSE_CODE);
+  assert.equal(CLOSE_CODES.serialNotConfigured, SERIAL_NOT_CONFIGURED_CLOSE_CODE);
   assert.equal(CLOSE_CODES.restarting, GATEWAY_RESTARTING_CLOSE_CODE);
 });
 
@@ -27,7 +28,7 @@ test('every outcome has a title and a text in the reference catalog, and only fi
     assert.ok(Object.hasOwn(en, `outcome.${code}.text`), `${code} has a text`);
   }
   const never = Object.entries(OUTCOMES).filter(([, o]) => o.recovery === 'never').map(([code]) => code);
-  assert.deepEqual(never.sort(), ['access_refused', 'frame_insecure', 'guest_gone', 'link_used', 'session_ended', 'session_expired', 'session_idle']);
+  assert.deepEqual(never.sort(), ['access_refused', 'frame_insecure', 'guest_gone', 'link_used', 'serial_not_configured', 'session_ended', 'session_expired', 'session_idle']);
   assert.equal(OUTCOMES.viewer_limit.recovery, 'manual');
   assert.equal(OUTCOMES.guest_stopped.recovery, 'watch');
   assert.equal(OUTCOMES.gateway_restarting.recovery, 'soon');

@@ -91,7 +91,7 @@ function harness() {
     if (!hold) return Promise.resolve(terminal);
     return new Promise((resolve) => pending.push(() => resolve(terminal)));
   };
-  const join = (viewer: TermViewer, viewOnly = false, session = 's1') => terminals.join(session, open, viewer, { viewOnly });
+  const join = (viewer: TermViewer, viewOnly = false, session = 's1', guest = `guest-of-${session}`) => terminals.join(session, guest, open, viewer, { viewOnly });
   return {
     terminals,
     upstreams,
@@ -322,6 +322,27 @@ describe('a session’s shared terminal', () => {
     viewer.leave();
     mock.timers.tick(30_000);
     assert.deepEqual(h.upstreams[0]!.sent, ['2', '2']);
+  });
+});
+
+describe('terminals of one guest in several sessions', () => {
+  useMockTimers(['setTimeout', 'setInterval']);
+
+  it("a session's terminal without viewers gives way to another session of the same guest; one with viewers does not", async () => {
+    const h = harness();
+    const first = h.join(new FakeViewer(), false, 's1', 'vm100');
+    await settle();
+    first.leave();
+    h.join(new FakeViewer(), false, 's2', 'vm100');
+    assert.equal(h.upstreams[0]!.closed, true, "the idle terminal is closed before the other session's opens");
+    await settle();
+    const watcher = new FakeViewer();
+    h.join(watcher, false, 's3', 'vm200');
+    h.join(new FakeViewer(), false, 's4', 'vm200');
+    await settle();
+    assert.equal(h.upstreams[1]!.closed, false);
+    assert.equal(h.upstreams[2]!.closed, false, 'a watched terminal stays: the other session waits its turn, as on Proxmox');
+    assert.equal(watcher.end, undefined);
   });
 });
 

@@ -53,6 +53,8 @@ function firstVerdict(end: ConnectionEnd): FirstVerdict {
       return 'console_unavailable';
     case CLOSE_CODES.consoleUnavailable:
       return 'refused';
+    case CLOSE_CODES.serialNotConfigured:
+      return 'serial_not_configured';
   }
   return end.refused || end.reason === UNAVAILABLE_REASON ? 'refused' : 'lost';
 }

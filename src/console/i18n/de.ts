@@ -48,6 +48,8 @@ export const de: Catalog = {
   'outcome.access_refused.text': 'Mit dem eingerichteten Zugang lässt sich die Konsole nicht öffnen. Bitte wenden Sie sich an Ihren Anbieter.',
   'outcome.console_unavailable.title': 'Die Konsole konnte nicht geöffnet werden.',
   'outcome.console_unavailable.text': 'Bitte versuchen Sie es gleich noch einmal. Wenn es weiter fehlschlägt, wenden Sie sich an Ihren Anbieter.',
+  'outcome.serial_not_configured.title': 'Dieser Server hat keine Textkonsole.',
+  'outcome.serial_not_configured.text': 'Seine serielle Schnittstelle ist nicht für eine Konsole eingerichtet. Bitte wenden Sie sich an Ihren Anbieter.',
   'outcome.gateway_restarting.title': 'Der Konsolendienst startet neu.',
   'outcome.gateway_restarting.text': 'Verbinde neu…',
   'outcome.try_again_later.title': 'Der Konsolendienst ist kurz nicht erreichbar.',

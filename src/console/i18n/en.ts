@@ -50,6 +50,8 @@ export const en = {
   'outcome.access_refused.text': 'The console cannot be opened with the access set up for it. Please contact your provider.',
   'outcome.console_unavailable.title': 'The console could not be opened.',
   'outcome.console_unavailable.text': 'Please try again in a moment. If it keeps failing, contact your provider.',
+  'outcome.serial_not_configured.title': 'This server has no text console.',
+  'outcome.serial_not_configured.text': 'Its serial port is not set up for a console. Please contact your provider.',
   'outcome.gateway_restarting.title': 'The console service is restarting.',
   'outcome.gateway_restarting.text': 'Reconnecting…',
   'outcome.try_again_later.title': 'The console service is briefly unavailable.',

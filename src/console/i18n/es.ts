@@ -48,6 +48,8 @@ export const es: Catalog = {
   'outcome.access_refused.text': 'La consola no se puede abrir con el acceso configurado. Póngase en contacto con su proveedor.',
   'outcome.console_unavailable.title': 'No se pudo abrir la consola.',
   'outcome.console_unavailable.text': 'Vuelva a intentarlo en un momento. Si sigue fallando, póngase en contacto con su proveedor.',
+  'outcome.serial_not_configured.title': 'Este servidor no tiene consola de texto.',
+  'outcome.serial_not_configured.text': 'Su puerto serie no está configurado para una consola. Póngase en contacto con su proveedor.',
   'outcome.gateway_restarting.title': 'El servicio de consola se está reiniciando.',
   'outcome.gateway_restarting.text': 'Reconectando…',
   'outcome.try_again_later.title': 'El servicio de consola no está disponible por un momento.',

@@ -48,6 +48,8 @@ export const fr: Catalog = {
   'outcome.access_refused.text': 'La console ne peut pas être ouverte avec l’accès configuré. Contactez votre fournisseur.',
   'outcome.console_unavailable.title': 'La console n’a pas pu être ouverte.',
   'outcome.console_unavailable.text': 'Réessayez dans un instant. Si cela échoue encore, contactez votre fournisseur.',
+  'outcome.serial_not_configured.title': 'Ce serveur n’a pas de console texte.',
+  'outcome.serial_not_configured.text': 'Son port série n’est pas configuré pour une console. Contactez votre fournisseur.',
   'outcome.gateway_restarting.title': 'Le service de console redémarre.',
   'outcome.gateway_restarting.text': 'Reconnexion…',
   'outcome.try_again_later.title': 'Le service de console est brièvement indisponible.',

@@ -48,6 +48,8 @@ export const it: Catalog = {
   'outcome.access_refused.text': 'La console non può essere aperta con l’accesso configurato. Contatta il tuo fornitore.',
   'outcome.console_unavailable.title': 'Non è stato possibile aprire la console.',
   'outcome.console_unavailable.text': 'Riprova tra un momento. Se continua a non funzionare, contatta il tuo fornitore.',
+  'outcome.serial_not_configured.title': 'Questo server non ha una console di testo.',
+  'outcome.serial_not_configured.text': 'La sua porta seriale non è configurata per una console. Contatta il tuo fornitore.',
   'outcome.gateway_restarting.title': 'Il servizio console si sta riavviando.',
   'outcome.gateway_restarting.text': 'Riconnessione…',
   'outcome.try_again_later.title': 'Il servizio console è momentaneamente non disponibile.',

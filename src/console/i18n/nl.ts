@@ -48,6 +48,8 @@ export const nl: Catalog = {
   'outcome.access_refused.text': 'Met de ingestelde toegang kan de console niet worden geopend. Neem contact op met uw provider.',
   'outcome.console_unavailable.title': 'De console kon niet worden geopend.',
   'outcome.console_unavailable.text': 'Probeer het zo opnieuw. Blijft het mislukken, neem dan contact op met uw provider.',
+  'outcome.serial_not_configured.title': 'Deze server heeft geen tekstconsole.',
+  'outcome.serial_not_configured.text': 'Zijn seriële poort is niet ingesteld voor een console. Neem contact op met uw provider.',
   'outcome.gateway_restarting.title': 'De consoledienst wordt opnieuw gestart.',
   'outcome.gateway_restarting.text': 'Opnieuw verbinden…',
   'outcome.try_again_later.title': 'De consoledienst is even niet beschikbaar.',

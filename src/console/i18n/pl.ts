@@ -48,6 +48,8 @@ export const pl: Catalog = {
   'outcome.access_refused.text': 'Konsoli nie można otworzyć ze skonfigurowanym dostępem. Skontaktuj się z dostawcą.',
   'outcome.console_unavailable.title': 'Nie udało się otworzyć konsoli.',
   'outcome.console_unavailable.text': 'Spróbuj ponownie za chwilę. Jeśli nadal się nie uda, skontaktuj się z dostawcą.',
+  'outcome.serial_not_configured.title': 'Ten serwer nie ma konsoli tekstowej.',
+  'outcome.serial_not_configured.text': 'Jego port szeregowy nie jest skonfigurowany jako konsola. Skontaktuj się z dostawcą.',
   'outcome.gateway_restarting.title': 'Usługa konsoli jest uruchamiana ponownie.',
   'outcome.gateway_restarting.text': 'Ponowne łączenie…',
   'outcome.try_again_later.title': 'Usługa konsoli jest chwilowo niedostępna.',

@@ -48,6 +48,8 @@ export const pt: Catalog = {
   'outcome.access_refused.text': 'A consola não pode ser aberta com o acesso configurado. Contacte o seu fornecedor.',
   'outcome.console_unavailable.title': 'Não foi possível abrir a consola.',
   'outcome.console_unavailable.text': 'Tente de novo daqui a pouco. Se continuar a falhar, contacte o seu fornecedor.',
+  'outcome.serial_not_configured.title': 'Este servidor não tem consola de texto.',
+  'outcome.serial_not_configured.text': 'A sua porta série não está configurada para uma consola. Contacte o seu fornecedor.',
   'outcome.gateway_restarting.title': 'O serviço de consola está a reiniciar.',
   'outcome.gateway_restarting.text': 'A religar…',
   'outcome.try_again_later.title': 'O serviço de consola está brevemente indisponível.',

@@ -291,16 +291,30 @@ export interface SharedTerminalsOptions {
   scrollbackBytes?: number;
 }
 
-/** The shared terminals of this process, one per session with a text console viewer (or in its grace). */
+/**
+ * The shared terminals of this process, one per session with a text console viewer (or in its
+ * grace). A VM's serial port serves one client at a time, so a terminal nobody watches gives way
+ * to another session of the same guest that opens one: a fresh link is not kept waiting for the
+ * grace of a tab that was closed.
+ */
 export class SharedTerminals {
   private readonly bySession = new Map<string, SharedTerminal>();
+  /** The guest each session's terminal is on (`host|port|vmid`). */
+  private readonly guestOf = new Map<string, string>();
 
   constructor(private readonly opts: SharedTerminalsOptions) {}
 
-  /** Joins the session's terminal, opening it with `open` when there is none. */
-  join(sessionId: string, open: (signal: AbortSignal) => Promise<LoggedInTerminal>, viewer: TermViewer, options: ViewerOptions): JoinedViewer {
+  /** Joins the session's terminal on `guest` (`host|port|vmid`), opening it with `open` when there is none. */
+  join(sessionId: string, guest: string, open: (signal: AbortSignal) => Promise<LoggedInTerminal>, viewer: TermViewer, options: ViewerOptions): JoinedViewer {
     let terminal = this.bySession.get(sessionId);
     if (!terminal) {
+      for (const [other, otherGuest] of this.guestOf) {
+        const idle = this.bySession.get(other);
+        if (otherGuest === guest && idle && idle.viewers === 0) {
+          this.opts.log.child('CONSOLE', { session: other }).info('terminal without viewers closed: another session of the guest opens one');
+          idle.close();
+        }
+      }
       const created: SharedTerminal = new SharedTerminal({
         open,
         openTimeoutMs: this.opts.openTimeoutMs,
@@ -309,11 +323,14 @@ export class SharedTerminals {
         ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}),
         ...(this.opts.scrollbackBytes !== undefined ? { scrollbackBytes: this.opts.scrollbackBytes } : {}),
         onClosed: () => {
-          if (this.bySession.get(sessionId) === created) this.bySession.delete(sessionId);
+          if (this.bySession.get(sessionId) !== created) return;
+          this.bySession.delete(sessionId);
+          this.guestOf.delete(sessionId);
         },
       });
       terminal = created;
       this.bySession.set(sessionId, terminal);
+      this.guestOf.set(sessionId, guest);
     }
     return terminal.join(viewer, options);
   }
