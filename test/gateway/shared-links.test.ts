@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, freePortRange, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 
 interface Answer {
@@ -20,6 +20,8 @@ describe('shared links into a live session', () => {
   let sim: Simulator;
   let tg: TestGateway;
   let base: Record<string, string>;
+  /** Every link and cookie handed out: none may be in the logs whole. */
+  const secrets: string[] = [];
 
   before(async () => {
     sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
@@ -68,6 +70,7 @@ describe('shared links into a live session', () => {
     assert.equal(made.statusCode, 200, JSON.stringify(made.body));
     const redeemed = await redeem(made.body.url as string);
     assert.equal(redeemed.statusCode, 302, redeemed.body);
+    secrets.push(made.body.token as string, redeemed.cookie!.split('=')[1]!);
     return { location: redeemed.location!, cookie: redeemed.cookie!, token: made.body.token as string, setCookie: redeemed.setCookie! };
   };
 
@@ -253,6 +256,13 @@ describe('shared links into a live session', () => {
     await notJson.body.dump();
   });
 
+  it('writes no whole shared link token or cookie secret into the logs (invariant 8)', () => {
+    assert.ok(secrets.length > 10);
+    const logs = tg.logs.join('\n');
+    assert.match(logs, /shared link redeemed/);
+    for (const secret of secrets) assert.ok(!logs.includes(secret), `${secret.slice(0, 6)}… is in the logs`);
+  });
+
   it('counts its token among the pending ones, revokes it with DELETE /tokens/<token> and lets it expire', async () => {
     const owner = await session();
     const pending = async () => (await control('GET', '/status')).body.pending_tokens as number;
@@ -294,5 +304,38 @@ describe('shared links within max_pending_tokens', () => {
     const full = await make();
     assert.equal(full.statusCode, 503);
     assert.equal(full.body.error, 'too_many_tokens');
+  });
+});
+
+describe('shared links with session_ports', () => {
+  let sim: Simulator;
+  let tg: TestGateway;
+
+  before(async () => {
+    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+    const range = await freePortRange(2);
+    tg = await startTestGateway({ PROXMOXVNC_SESSION_PORTS: `${range.from}-${range.to}` }, sim.caPem);
+  });
+  after(async () => {
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  it("sends the shared link's browser to the session's own port, where its cookie opens the console", async () => {
+    const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' });
+    const owner = await redeem(created.body.url as string);
+    const ownPage = new URL(owner.location!);
+    assert.notEqual(ownPage.origin, tg.origin, 'the session has a port of its own');
+    const made = await request(`${tg.origin}/sessions/${ownPage.pathname.split('/')[2]!}/links`, { method: 'POST', headers: { authorization: tg.secret } });
+    const shared = await redeem(((await made.body.json()) as { url: string }).url);
+    assert.equal(shared.statusCode, 302);
+    assert.equal(shared.location, owner.location);
+    const page = await request(shared.location!, { headers: { cookie: shared.cookie! } });
+    assert.equal(page.statusCode, 200);
+    await page.body.dump();
+    const opened = await openConsoleSocket(`${shared.location!.replace('http:', 'ws:')}websocket`, { origin: ownPage.origin, cookie: shared.cookie! });
+    assert.equal(opened.status, 101);
+    assert.equal((await opened.client!.handshake({})).securityResult, 0);
+    opened.ws!.close();
   });
 });
