@@ -1,0 +1,72 @@
+// Two tabs of one xterm.js console session in Chromium: they share the session's one terminal, so
+// the second tab, opened later, shows what the first typed and its answer, and what either types
+// appears in both.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startSimulator, type Simulator } from '../../sim/index.js';
+import { launchChromium } from '../helpers/browser.js';
+import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { poll } from '../helpers/poll.js';
+
+interface PageElement {
+  textContent: string | null;
+}
+declare const document: {
+  body: { dataset: Record<string, string | undefined> };
+  querySelectorAll(selector: string): Iterable<PageElement>;
+};
+
+/** The terminal's rows as xterm.js's DOM renderer shows them. */
+function screenRows(page: Page): Promise<string[]> {
+  return page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
+}
+
+async function connected(page: Page): Promise<void> {
+  await poll(() => page.evaluate(() => document.body.dataset.state), (state) => state === 'connected', 'the connected state');
+}
+
+async function type(page: Page, text: string): Promise<void> {
+  await page.locator('.xterm').click();
+  await page.keyboard.type(text);
+}
+
+describe('two tabs of one xterm.js console session', () => {
+  let browser: Browser;
+  let sim: Simulator;
+  let tg: TestGateway;
+
+  before(async () => {
+    browser = await launchChromium();
+    sim = await startSimulator({ host: '127.0.0.2', port: 0 });
+    tg = await startTestGateway({}, sim.caPem);
+  });
+  after(async () => {
+    await browser?.close();
+    await tg?.stop();
+    await sim?.stop();
+  });
+
+  it("the second tab shows what the first typed, and each sees the other's typing", async () => {
+    const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', console: 'xterm', username: 'vncuser@pve', password: 'vncpass', vmid: '100' });
+    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+    // One browser profile: the second tab has the session's cookie, as a tab opened from the first would.
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const first = await context.newPage();
+    await first.goto(created.body.url as string);
+    await connected(first);
+    await type(first, 'echo typed-in-the-first-tab\n');
+    await poll(() => screenRows(first), (rows) => rows.includes('typed-in-the-first-tab'), 'the answer in the first tab');
+
+    const second = await context.newPage();
+    await second.goto(first.url());
+    await connected(second);
+    const rows = await poll(() => screenRows(second), (r) => r.includes('typed-in-the-first-tab'), "the first tab's command and answer in the second tab");
+    assert.ok(rows.some((row) => row.endsWith('# echo typed-in-the-first-tab')), `the typed command too: ${JSON.stringify(rows)}`);
+
+    await type(second, 'echo typed-in-the-second-tab\n');
+    await poll(() => screenRows(first), (r) => r.includes('typed-in-the-second-tab'), "the second tab's typing in the first");
+    assert.equal(sim.stats().termproxyCalls, 1, 'one terminal for both tabs');
+    await context.close();
+  });
+});
