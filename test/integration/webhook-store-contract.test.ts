@@ -1,11 +1,11 @@
-// One contract for both webhook queues, in memory and in a real redis-server: one FIFO per order
+// One contract for both webhook queues, in memory and in Redis (a real redis-server and a real
+// Redis Cluster): one FIFO per order
 // key with only its head out at a time, leases that lapse to another deliverer, a bound, and the
 // events every replica hears (a session's end, a token's expiry) queued once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import { dumpRedis } from '../helpers/redis-dump.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import type { Cluster, Redis } from 'ioredis';
+import { startRedisBackend, type RedisBackend } from '../helpers/redis-backend.js';
 import { commonFields, eventParts } from '../../src/webhooks/event.js';
 import { MemoryWebhookStore } from '../../src/webhooks/memory-store.js';
 import { RedisWebhookStore } from '../../src/webhooks/redis-store.js';
@@ -118,29 +118,35 @@ function contract(name: string, make: (max: number, clock: () => number) => Prom
 
 contract('memory', async (max, clock) => new MemoryWebhookStore(max, clock));
 
-describe('webhook store in Redis', () => {
-  let redis: TestRedis;
-  let client: Redis;
-  let prefixes = 0;
-  before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  after(async () => {
-    client?.disconnect();
-    await redis?.stop();
-  });
-  contract('redis', async (max, clock) => new RedisWebhookStore({ redis: client, prefix: `t${prefixes++}:`, maxQueued: max, now: clock }));
+/** Against a real redis-server and a real 3-master Redis Cluster: every key of the queue is under one hash tag. */
+for (const kind of ['standalone', 'cluster'] as const) {
+  describe(`webhook store in Redis (${kind})`, () => {
+    let backend: RedisBackend;
+    let client: Redis | Cluster;
+    let prefixes = 0;
+    before(async () => {
+      backend = await startRedisBackend(kind);
+      client = await backend.connect();
+    });
+    after(async () => {
+      await backend?.stop();
+    });
+    contract(`redis ${kind}`, async (max, clock) => new RedisWebhookStore({ redis: client, prefix: `t${prefixes++}:`, maxQueued: max, now: clock }));
 
-  it('gives every key it writes a TTL', async () => {
-    const store = new RedisWebhookStore({ redis: client, prefix: 'ttl:', maxQueued: 100 });
-    await store.tokenCreated('k', event('token.created'), common, Date.now() + 60_000);
-    await store.tokenCreated('k2', event('token.created'), common, Date.now() + 60_000);
-    await store.sessionRedeemed('k2', 's', event('session.redeemed', 's'), common, 60_000);
-    const claimed = (await store.claim(Date.now(), LEASE))!;
-    await store.retry(claimed, Date.now(), true);
-    const keys = (await dumpRedis(redis.url)).keys.filter((k) => k.key.startsWith('ttl:'));
-    assert.ok(keys.length >= 6, keys.map((k) => k.key).join(' '));
-    for (const key of keys) assert.ok(key.pttl > 0, `${key.key} has a TTL`);
+    it('gives every key it writes a TTL', async () => {
+      const store = new RedisWebhookStore({ redis: client, prefix: 'ttl:', maxQueued: 100 });
+      await store.tokenCreated('k', event('token.created'), common, Date.now() + 60_000);
+      await store.tokenCreated('k2', event('token.created'), common, Date.now() + 60_000);
+      await store.sessionRedeemed('k2', 's', event('session.redeemed', 's'), common, 60_000);
+      const claimed = (await store.claim(Date.now(), LEASE))!;
+      await store.retry(claimed, Date.now(), true);
+      const keys: string[] = [];
+      await backend.eachKey(async (node, key) => {
+        if (!key.startsWith('ttl:')) return;
+        keys.push(key);
+        assert.ok((await node.pttl(key)) > 0, `${key} has a TTL`);
+      });
+      assert.ok(keys.length >= 6, keys.join(' '));
+    });
   });
-});
+}
