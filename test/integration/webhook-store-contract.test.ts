@@ -1,7 +1,7 @@
 // One contract for both webhook queues, in memory and in Redis (a real redis-server and a real
-// Redis Cluster): one FIFO per order
-// key with only its head out at a time, leases that lapse to another deliverer, a bound, and the
-// events every replica hears (a session's end, a token's expiry) queued once.
+// Redis Cluster): one FIFO per order key with only its head out at a time, leases that lapse to
+// another deliverer, a bound, and the events every replica hears (a session's end, a token's
+// expiry) queued once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Cluster, Redis } from 'ioredis';
