@@ -23,7 +23,7 @@ const perLink = Number(process.argv[3] ?? 10);
 async function run(name: string, store: WebhookStore, url: string, received: () => number): Promise<void> {
   const metrics = new WebhookMetrics(new Registry(), () => store.depth());
   const deliverer = new WebhookDeliverer({ store, url, secret: 's'.repeat(32), timeoutMs: 10_000, retry: DEFAULT_RETRY, concurrency: 4, log: silentLogger, metrics });
-  const events = new WebhookEvents({ store, metrics, log: silentLogger, queued: () => deliverer.wake() });
+  const events = new WebhookEvents({ store, metrics, log: silentLogger, queued: () => deliverer.wake(), shared: name === 'redis' });
   const start = received();
   const cpu = process.cpuUsage();
   const began = process.hrtime.bigint();

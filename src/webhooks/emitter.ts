@@ -18,6 +18,12 @@ const MAX_USER_AGENT = 512;
 const EXPIRY_GRACE_MS = 2_000;
 /** A session's end waits this long at most for its viewers here to be told as gone first. */
 const END_WAITS_FOR_VIEWERS_MS = 5_000;
+/**
+ * With replicas, a replica holding none of an ended session's viewers lets one that does tell
+ * the end first (after its viewers' disconnects), for this long; then it tells it itself, in
+ * case none does (the one that held them died).
+ */
+const END_DEFERS_TO_VIEWERS_ELSEWHERE_MS = 1_500;
 /** How long a session's link is remembered for its events, past its own longest life. */
 const SESSION_MEMORY_MARGIN_MS = 24 * 60 * 60 * 1000;
 
@@ -35,6 +41,8 @@ export interface WebhookEventsOptions {
   log: Logger;
   /** Told whenever an event was queued here. */
   queued(): void;
+  /** The store is shared by replicas (Redis): another may hold an ended session's viewers. */
+  shared: boolean;
   now?: () => number;
 }
 
@@ -104,9 +112,10 @@ export class WebhookEvents implements ConsoleEvents {
       // Every replica hears of every end: the store queues it for the first to ask only.
       this.queue('session.ended', () => this.options.store.sessionEvent(ended.id, event, commonFields('', 0, undefined), true));
     };
-    if (!this.viewersHere.has(ended.id)) return tell();
+    const here = this.viewersHere.has(ended.id);
+    if (!here && !this.options.shared) return tell();
     // Its viewers here are being closed by the same end: their disconnects go first.
-    const timer = setTimeout(tell, END_WAITS_FOR_VIEWERS_MS);
+    const timer = setTimeout(tell, here ? END_WAITS_FOR_VIEWERS_MS : END_DEFERS_TO_VIEWERS_ELSEWHERE_MS);
     timer.unref();
     this.endsWaiting.set(ended.id, () => {
       clearTimeout(timer);

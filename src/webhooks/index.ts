@@ -42,7 +42,7 @@ export function startWebhooks(config: Config, deps: { redis: RedisConnection | n
     log,
     metrics,
   });
-  const events = new WebhookEvents({ store, metrics, log, queued: () => deliverer.wake() });
+  const events = new WebhookEvents({ store, metrics, log, queued: () => deliverer.wake(), shared: deps.redis !== null });
   deliverer.start();
   log.info(`sending events to ${new URL(config.webhook_url).origin}`, { queue: deps.redis ? 'redis' : 'memory' });
   return {

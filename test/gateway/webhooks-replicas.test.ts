@@ -123,23 +123,29 @@ describe('webhooks across replicas sharing Redis', () => {
     }
   });
 
-  it('sends a session end once when the other replica ends the session, and an expiry once', async () => {
+  it('sends a session end once, after its viewer\'s disconnect, when the other replica ends it; and an expiry once', async () => {
     up = true;
     const created = await createToken(survivor, { ...base, tag: 'ended-elsewhere' });
     const redeemed = await redeem(created.body.url as string);
     assert.equal(redeemed.statusCode, 302);
     const sessionId = redeemed.location!.split('/')[2]!;
+    const opened = await openConsoleSocket(`${survivor.origin.replace('http:', 'ws:')}${redeemed.location}websocket`, { origin: survivor.origin, cookie: redeemed.cookie! });
+    assert.equal((await opened.client!.handshake({})).securityResult, 0);
+    const closed = new Promise<number>((resolve) => opened.ws!.once('close', (code) => resolve(code)));
     const other = await startTestGateway(env, sim.caPem);
     try {
       assert.equal((await createToken(other, { ...base, tag: 'expiring', ttl: '1' })).statusCode, 200);
       const ended = await request(`${other.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: other.secret } });
       assert.equal(ended.statusCode, 200);
       await ended.body.dump();
-      await poll(async () => ofTag('ended-elsewhere').length, (n) => n >= 3, 'the end delivered');
+      assert.equal(await closed, 4000, 'the viewer on the survivor is told the session ended');
+      await poll(async () => ofTag('ended-elsewhere').length, (n) => n >= 5, 'the end delivered');
       await poll(async () => ofTag('expiring').length, (n) => n >= 2, 'the expiry delivered', 15_000);
       // Both replicas heard the end and both sweep expiries: time for a second of either.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
-      assert.deepEqual(ofTag('ended-elsewhere').map((e) => e.type), ['token.created', 'session.redeemed', 'session.ended']);
+      // The replica holding the viewer tells its disconnect, then the end; the other defers to it.
+      assert.deepEqual(ofTag('ended-elsewhere').map((e) => e.type), LIFE);
+      assert.equal(ofTag('ended-elsewhere')[4]!.data.reason, 'ended by the backend');
       assert.deepEqual(ofTag('expiring').map((e) => e.type), ['token.created', 'token.expired']);
     } finally {
       await other.stop();
