@@ -3,7 +3,9 @@
 // repeating the secret.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
 
 const AUTH = 'a'.repeat(32);
 const load = (env: Record<string, string>) => loadConfig({ env: { PROXMOXVNC_AUTHORIZATION: AUTH, ...env }, flags: {} });
@@ -32,5 +34,14 @@ describe('webhook configuration', () => {
       assert.match(text, message);
       assert.ok(!text.includes('short-secret-x'), 'the secret is not repeated');
     }
+  });
+
+  it('keeps the secret out of a log line that names it by its field', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
+    const secret = 'w'.repeat(40);
+    createLogger({ enabled: true, level: 'debug', format: 'json' }, sink).warn('config', { webhook_secret: secret, nested: { webhookSecret: secret } });
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0]!.includes(secret), lines[0]);
   });
 });
