@@ -13,6 +13,7 @@ import { startSimulator, type Simulator } from '../../sim/index.js';
 import { parseVncRecording, VncRecordType } from '../../src/recordings/vnc-format.js';
 import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { keysTyped } from '../helpers/recordings.js';
 import { ENCODING_RAW, type RfbTestClient } from '../helpers/rfb-client.js';
 
 interface Listed {
@@ -131,20 +132,8 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
     assert.ok(initAt >= 0 && initAt <= 18, `the recorded ServerInit is the one sent (at ${initAt})`);
     assert.ok(toBrowser.length > 1_000_000, 'a whole screen at least');
     assert.ok(toBrowser.equals(sent.subarray(initAt + parsed.serverInit.length)), 'the recorded server stream is what the browser got');
-    // The browser's input as forwarded: "recorded" typed as key events (message type 4).
-    const input = Buffer.concat(parsed.records.filter((r) => r.type === VncRecordType.FromBrowser).map((r) => r.payload));
-    const keys: number[] = [];
-    for (let at = 0; at < input.length; ) {
-      const type = input[at];
-      if (type === 4) {
-        if (input[at + 1] === 1) keys.push(input.readUInt32BE(at + 4));
-        at += 8;
-      } else if (type === 0) at += 20;
-      else if (type === 2) at += 4 + 4 * input.readUInt16BE(at + 2);
-      else if (type === 3) at += 10;
-      else throw new Error(`unexpected message type ${type}`);
-    }
-    assert.equal(String.fromCharCode(...keys), 'recorded');
+    // The browser's input as forwarded: "recorded" typed as key events.
+    assert.equal(keysTyped(bytes), 'recorded');
     // Times never go back.
     assert.ok(parsed.records.every((r, i) => i === 0 || r.ms >= parsed.records[i - 1]!.ms));
 
