@@ -119,7 +119,8 @@ export class WebhookDeliverer {
         await this.settle(() => store.done(delivery, this.now()));
         return;
       }
-      failure = { reason: answer.statusCode < 500 ? 'http_4xx' : 'http_5xx', status: answer.statusCode, retryAfterMs: parseRetryAfter(answer.headers['retry-after'], this.now()) };
+      // Redirects are not followed (an event is not sent where the configured URL does not say): a failure too.
+      failure = { reason: `http_${Math.min(5, Math.max(1, Math.floor(answer.statusCode / 100)))}xx`, status: answer.statusCode, retryAfterMs: parseRetryAfter(answer.headers['retry-after'], this.now()) };
     } catch (error) {
       if (this.stopping.signal.aborted) {
         // Not the receiver's fault: due again at once, the attempt not counted.

@@ -12,7 +12,7 @@ export class WebhookMetrics {
     this.delivered = new Counter({ name: 'proxmoxvnc_webhook_deliveries_total', help: 'Events the backend accepted (a 2xx answer)', registers: [registry] });
     this.failures = new Counter({
       name: 'proxmoxvnc_webhook_delivery_failures_total',
-      help: 'Failed delivery attempts, by reason (http_4xx, http_5xx, timeout, network); each is retried',
+      help: 'Failed delivery attempts, by reason (http_3xx, http_4xx, http_5xx, timeout, network); each is retried',
       labelNames: ['reason'],
       registers: [registry],
     });
