@@ -21,6 +21,7 @@ const UPSTREAM_CODES = new Set<ProxmoxErrorCode>([
   'tls_verification_failed',
   'node_not_found',
   'xterm_requires_password',
+  'serial_not_configured',
   'proxmox_timeout',
   'proxmox_error',
 ]);
