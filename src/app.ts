@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fastifyRateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { originWithPort, publicOrigin as derivePublicOrigin } from './config/index.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
@@ -12,6 +12,7 @@ import { attachConsoleSockets } from './console/socket.js';
 import { SessionPorts } from './console/session-ports.js';
 import { SharedTerminals } from './console/term/shared-terminal.js';
 import { CONTROL_BODY_LIMIT } from './control/create-body.js';
+import { frameworkError } from './control/errors.js';
 import { controlApi } from './control/plugin.js';
 import { clientAddressOf, proxyTrust } from './http/client-address.js';
 import { hardenHttpServer, refuseUnparsedRequest } from './http/server-hardening.js';
@@ -252,9 +253,17 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
         }
       : {}),
   });
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).send({ status: 'error', error: 'not_found', message: 'no such route' }),
-  );
+  const notFound = { status: 'error', error: 'not_found', message: 'no such route' };
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(notFound));
+  // Outside both plugins (an unknown path whose body the framework refused first, say): still
+  // the API's shape, and an unknown path stays a 404 whatever its body.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (request.is404) return reply.code(404).send(notFound);
+    const apiError = frameworkError(error);
+    if (apiError) return reply.code(apiError.statusCode).send(apiError.body());
+    log.error('request failed', { method: request.method, url: request.routeOptions.url, error });
+    return reply.code(500).send({ status: 'error', error: 'internal_error', message: 'internal error' });
+  });
   // Before the server closes, while the stores can still record it: the viewers go first.
   app.addHook('preClose', async () => {
     if (stores.shared) {

@@ -3,21 +3,12 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { RETRY_AFTER_SECONDS, StoreUnavailableError } from '../redis/errors.js';
 import { CONTROL_BODY_LIMIT } from './create-body.js';
-import { ApiError } from './errors.js';
+import { ApiError, frameworkError } from './errors.js';
 import { registerControlRoutes, type ControlDeps } from './routes.js';
 
 export interface ControlApiOptions extends ControlDeps {
   /** True once the gateway drains: a link made now would die with this process. */
   draining(): boolean;
-}
-
-/** Maps the framework's own refusals (size, media type, malformed body) to the API's error shape. */
-function frameworkError(error: FastifyError): ApiError | null {
-  const status = error.statusCode ?? 500;
-  if (status === 413) return new ApiError(413, 'payload_too_large', 'the request body is larger than 64 KiB');
-  if (status === 415) return new ApiError(415, 'unsupported_media_type', 'send multipart/form-data, application/x-www-form-urlencoded or application/json');
-  if (status >= 400 && status < 500) return new ApiError(status, 'invalid_request', error.message);
-  return null;
 }
 
 /**

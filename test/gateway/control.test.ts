@@ -160,6 +160,16 @@ describe('control API', () => {
     }
   });
 
+  it('answers an unknown path 404 in the API\'s shape whatever its body, even one the framework refuses', async () => {
+    for (const path of ['/links', '/sessions/../links', '/console/abc/']) {
+      for (const [type, body] of [['application/json', ''], ['application/json', '{not json'], ['text/plain', 'x']] as const) {
+        const answer = await request(`${tg.origin}${path}`, { method: 'POST', headers: { 'content-type': type, authorization: tg.secret }, body });
+        assert.equal(answer.statusCode, 404, `${path} ${type} ${JSON.stringify(body)}`);
+        assert.deepEqual(await answer.body.json(), { status: 'error', error: 'not_found', message: 'no such route' });
+      }
+    }
+  });
+
   it('authenticates before it parses a body: an empty JSON body without the secret gets 401', async () => {
     const answer = await request(`${tg.origin}/sessions/${'A'.repeat(22)}`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '' });
     assert.equal(answer.statusCode, 401);
