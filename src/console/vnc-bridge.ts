@@ -175,6 +175,8 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   const upstreamReady = sideStep('upstream', openAndAuthenticate());
   upstreamReady.catch(() => {});
   let version: BrowserRfbVersion | undefined;
+  /** Once the browser has its SecurityResult OK, a failure can only close the connection. */
+  let resultSent = false;
   let recorder: VncConnectionRecorder | undefined;
 
   try {
@@ -183,6 +185,7 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
     // Waiting for the console must not outlast the browser.
     await Promise.race([upstreamReady, sideStep('browser', browserReader.failed())]);
     sendToBrowser(securityResultOk(version));
+    resultSent = true;
     await sideStep('browser', readClientInit(browserReader));
     sendToUpstream(SHARED_CLIENT_INIT);
     const serverInit = await sideStep('upstream', readServerInitRenamed(upstreamReader, opts.title()));
@@ -191,7 +194,7 @@ export async function runVncBridge(browser: WebSocket, opts: VncBridgeOptions): 
   } catch (err) {
     clearTimeout(timer);
     abandoned = true;
-    return failHandshake(err instanceof SideError ? err : new SideError('upstream', asError(err)), version);
+    return failHandshake(err instanceof SideError ? err : new SideError('upstream', asError(err)), resultSent ? undefined : version);
   }
   clearTimeout(timer);
 

@@ -165,6 +165,21 @@ describe('VNC bridge against the simulator', () => {
     if (ws.readyState !== WebSocket.CLOSED) await once(ws, 'close');
   });
 
+  test('an upstream that fails after the browser got SecurityResult OK: the connection closes, no failure result after the OK', async () => {
+    // Proxmox drops the console right after VNC authentication (its version, types, challenge, result).
+    sim.setFaults({ dropWebsocketAfterBytes: 12 + 2 + 16 + 4 });
+    try {
+      const { rfb, ws, outcome } = await browser();
+      const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+      // ServerInit never comes, and nothing else does either (a failure result there would be read as one).
+      await assert.rejects(rfb.handshake(), /stream closed after 0 of 24 bytes/);
+      assert.deepEqual(await closed, [1000, 'console unavailable']);
+      assert.equal((await outcome()).reason, 'upstream_failed');
+    } finally {
+      sim.setFaults({ dropWebsocketAfterBytes: null });
+    }
+  });
+
   test('an upstream that never opens is cut at the deadline with a reason for the user', async () => {
     const { rfb, outcome } = await browser({ handshakeTimeoutMs: 300, openUpstream: () => new Promise(() => {}) });
     const result = await rfb.handshake();
