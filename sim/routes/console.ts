@@ -56,7 +56,7 @@ export function consoleBanner(guest: InventoryGuest, serialPort: string | undefi
 /** A vncterm for a container's console (or a VM's serial display), started by vncproxy. */
 async function vnctermService(state: SimState, guest: InventoryGuest, size: { width: number; height: number }, password: string, exited: () => void): Promise<PortService> {
   const serialPort = guest.type === 'qemu' ? guest.display : undefined;
-  const vncterm = await state.terminals.startVncterm(guest.vmid, {
+  const vncterm = await state.terminals.startVncterm(guest.vmid, serialPort ?? 'console', {
     name: guest.name,
     ...size,
     password,

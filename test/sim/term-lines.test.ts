@@ -21,7 +21,7 @@ describe('text console lines', { timeout: 60_000 }, () => {
       { vmid: 401, type: 'qemu', name: 'second-port', node: 'pve1', status: 'running', template: false, serialPorts: ['serial2'], serialDevices: { serial0: '/dev/ttyS0' } },
       { vmid: 402, type: 'qemu', name: 'no-serial', node: 'pve1', status: 'running', template: false, serialPorts: [] },
     );
-    sim = await startSimulator({ inventory, durations: { loginFailureDelayMs: 50 } });
+    sim = await startSimulator({ inventory, durations: { loginFailureDelayMs: 50, vnctermFirstClientWaitMs: 800 } });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -115,5 +115,26 @@ describe('text console lines', { timeout: 60_000 }, () => {
     b.input('echo still\r');
     assert.ok(await b.waitFor('\r\nstill\r\n'), 'one client leaving leaves the session to the others');
     b.close();
+  });
+
+  // qemu-server's vncproxy for `vga: serialN` runs `vncterm ... -c qm terminal <vmid> -iface
+  // serialN`, and pve-container's runs vncterm on the same `dtach -A ...` as its termproxy: the
+  // graphical text console is one more client of the same line.
+  it("vncproxy's vncterm attaches to the same line: a VM's serial display holds its port, a container's shares its console", async () => {
+    const vnc = await apiCall(sim, 'POST', '/nodes/pve1/qemu/400/vncproxy', { headers: token, form: { websocket: '1' } });
+    assert.equal(vnc.status, 200);
+    const waiting = await terminal('qemu', 400, {}, false);
+    assert.ok(await waiting.waitFor('starting serial terminal on interface serial1\r\n'));
+    assert.ok(await waiting.waitFor(/# $/, 5000), `the port is free once vncterm exits, no viewer having come: ${JSON.stringify(waiting.output)}`);
+    waiting.close();
+    const lxcVnc = await apiCall(sim, 'POST', '/nodes/pve1/lxc/200/vncproxy', { headers: token, form: { websocket: '1' } });
+    assert.equal(lxcVnc.status, 200);
+    const typing = await terminal('lxc', 200);
+    typing.input('echo seen-by-vncterm\r');
+    assert.ok(await typing.waitFor('\r\nseen-by-vncterm\r\n'));
+    const screen = sim.terminal(200).screen;
+    assert.match(screen, /^Connected to tty 1\n/, `the screen that changed last is vncterm's (it has the banner): ${screen}`);
+    assert.match(screen, /^seen-by-vncterm$/m, "vncterm's screen shows what the termproxy client typed");
+    typing.close();
   });
 });

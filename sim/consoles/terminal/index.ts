@@ -1,6 +1,6 @@
-// The guests' text consoles: vncterm (VNC) processes, each running a fake shell of its own;
-// termproxy (xterm.js) processes, attached to the guest's console line (a VM's serial port, one
-// client at a time; a container's console, shared); and the per-guest record of what they received.
+// The guests' text consoles: vncterm (VNC) and termproxy (xterm.js) processes, attached to the
+// guest's console line (a VM's serial port, one client at a time; a container's console, shared),
+// and the per-guest record of what they received.
 import { join } from 'node:path';
 import type { KeyLogs } from '../key-log.js';
 import { TerminalLogs, type TerminalSnapshot } from './terminal-log.js';
@@ -37,9 +37,11 @@ export class TextConsoles {
     return this.logs.of(vmid).snapshot();
   }
 
-  startVncterm(vmid: number, opts: Omit<VncTermOptions, 'socketPath' | 'log' | 'keys'>): Promise<VncTerm> {
+  /** A vncterm whose command attaches to the guest's line `line` (a VM's serial display port, or `console`). */
+  startVncterm(vmid: number, line: string, opts: Omit<VncTermOptions, 'socketPath' | 'log' | 'keys' | 'line'>): Promise<VncTerm> {
+    const consoleLine = this.line(vmid, line, opts.name);
     return this.track(vmid, 'vncterm', opts.onExit, (socketPath, onExit) =>
-      VncTerm.start({ ...opts, socketPath, log: this.logs.of(vmid), keys: this.opts.keyLogs.of(vmid), onExit }),
+      VncTerm.start({ ...opts, socketPath, log: this.logs.of(vmid), keys: this.opts.keyLogs.of(vmid), line: consoleLine, onExit }),
     );
   }
 

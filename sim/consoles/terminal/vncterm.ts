@@ -1,7 +1,8 @@
 // vncterm: a text terminal served as a VNC display (a container's console, or a VM's serial
-// display). Only VNC authentication, vncterm's failure reason, several viewers at once, and
-// vncterm's lifetime: it exits some time after its last viewer left, after long keyboard silence,
-// or when its shell ends.
+// display), whose command attaches to the guest's console line as termproxy's does (a container's
+// dtach session, or the VM's serial port, one client at a time). Only VNC authentication,
+// vncterm's failure reason, several viewers at once, and vncterm's lifetime: it exits some time
+// after its last viewer left, after long keyboard silence, or when its shell ends.
 import type { Socket } from 'node:net';
 import { connectUnix } from '../builtin-backend.js';
 import { Framebuffer } from '../framebuffer.js';
@@ -10,7 +11,8 @@ import { RfbServer, VNCTERM_AUTH_FAILURE_REASON } from '../rfb-server.js';
 import { VncPassword } from '../vnc-auth.js';
 import { KeyTranslator } from './keysyms.js';
 import { CELL_PIXEL_HEIGHT, CELL_PIXEL_WIDTH, TerminalRenderer } from './renderer.js';
-import { TerminalSession } from './session.js';
+import type { Attachment, ConsoleLine } from './console-line.js';
+import { TerminalScreen } from './screen.js';
 import type { TerminalLog } from './terminal-log.js';
 
 export interface VncTermOptions {
@@ -27,6 +29,8 @@ export interface VncTermOptions {
   /** Exit after this long without keyboard input or a viewer arriving or leaving. */
   idleMs: number;
   log: TerminalLog;
+  /** The guest's console line its command attaches to. */
+  line: ConsoleLine;
   /** Where the keys typed are recorded besides the terminal's input (the simulator's received()). */
   keys: KeyLog;
   banner?: string;
@@ -37,6 +41,7 @@ export class VncTerm {
   /** vncterm takes any number of viewers while it runs. */
   readonly reusable = true;
   private readonly server: RfbServer;
+  private readonly attachment: Attachment;
   private readonly idleTimer: NodeJS.Timeout;
   private lingerTimer: NodeJS.Timeout | undefined;
   private exited = false;
@@ -45,13 +50,13 @@ export class VncTerm {
     const framebuffer = new Framebuffer(opts.width, opts.height);
     const cols = Math.max(1, Math.floor(opts.width / CELL_PIXEL_WIDTH));
     const rows = Math.max(1, Math.floor(opts.height / CELL_PIXEL_HEIGHT));
-    const session = new TerminalSession({
-      hostname: opts.name,
-      size: { cols, rows },
-      log: opts.log,
-      exit: () => void this.close(),
-    });
-    const renderer = new TerminalRenderer(session.screen, framebuffer);
+    const screen = new TerminalScreen(cols, rows);
+    const renderer = new TerminalRenderer(screen, framebuffer);
+    const show = (text: string) => {
+      screen.write(text);
+      opts.log.touched(screen);
+      renderer.render();
+    };
     const password = new VncPassword();
     password.set(opts.password, opts.passwordLifetimeMs);
     const translator = new KeyTranslator();
@@ -66,8 +71,7 @@ export class VncTerm {
           opts.keys.press(keysym);
           const text = translator.press(keysym);
           if (text === undefined) return;
-          session.input(text);
-          renderer.render();
+          this.attachment.input(text);
         },
         release: (keysym) => translator.release(keysym),
       },
@@ -76,8 +80,10 @@ export class VncTerm {
       echoClipboard: false,
       onConnectionCount: (count) => this.connectionCount(count),
     });
-    session.start(opts.banner);
-    renderer.render();
+    if (opts.banner) show(`${opts.banner}\r\n`);
+    this.attachment = opts.line.attach({ output: show, ended: () => void this.close() });
+    // Its pty has the display's size (dtach's latest client sets the shell's).
+    this.attachment.resize({ cols, rows });
     this.idleTimer = setTimeout(() => void this.close(), opts.idleMs);
     this.idleTimer.unref();
   }
@@ -115,6 +121,7 @@ export class VncTerm {
     this.exited = true;
     clearTimeout(this.idleTimer);
     clearTimeout(this.lingerTimer);
+    this.attachment.detach();
     await this.server.close();
     this.opts.onExit();
   }
