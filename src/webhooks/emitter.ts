@@ -1,5 +1,6 @@
 import { tokenPrefix, type Logger } from '../log.js';
 import type { PowerAction } from '../proxmox/client.js';
+import { StoreUnavailableError } from '../redis/errors.js';
 import { LogThrottle } from '../security/log-throttle.js';
 import type { ClientInfo, ConsoleEvents, ViewerInfo, ViewerUse } from '../sessions/events.js';
 import type { ConsoleGrant } from '../sessions/grant.js';
@@ -26,6 +27,9 @@ const END_WAITS_FOR_VIEWERS_MS = 5_000;
 const END_DEFERS_TO_VIEWERS_ELSEWHERE_MS = 1_500;
 /** How long a session's link is remembered for its events, past its own longest life. */
 const SESSION_MEMORY_MARGIN_MS = 24 * 60 * 60 * 1000;
+/** Events held in this process while Redis cannot take them, and how often it is asked again. */
+const MAX_HELD = 10_000;
+const HELD_RETRY_MS = 1_000;
 
 function client(info: ClientInfo): Record<string, unknown> {
   return { client_address: info.address, user_agent: info.userAgent === undefined ? null : info.userAgent.slice(0, MAX_USER_AGENT) };
@@ -59,6 +63,10 @@ export class WebhookEvents implements ConsoleEvents {
   private readonly endsWaiting = new Map<string, () => void>();
   private readonly expirySweep: NodeJS.Timeout;
   private sweeping = false;
+  /** Events the store could not take (Redis away), oldest first, put again once it answers. */
+  private readonly held: Array<{ type: WebhookEventType; put: () => Promise<QueueResult> }> = [];
+  private retryHeld: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly options: WebhookEventsOptions) {
     this.now = options.now ?? Date.now;
@@ -128,7 +136,9 @@ export class WebhookEvents implements ConsoleEvents {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.expirySweep);
+    clearTimeout(this.retryHeld);
     for (const tell of [...this.endsWaiting.values()]) tell();
   }
 
@@ -154,13 +164,46 @@ export class WebhookEvents implements ConsoleEvents {
   }
 
   private queue(type: WebhookEventType, put: () => Promise<QueueResult>): void {
+    // Behind events already waiting for the store: a link's events keep their order.
+    if (this.held.length > 0) return this.hold(type, put);
     put().then(
       (result) => this.count(type, result),
-      (error: unknown) => {
-        this.options.metrics.dropped.labels('store_unavailable').inc();
-        this.warn('store', 'webhook event lost: the queue could not take it', { event: type, error });
-      },
+      (error: unknown) => this.failed(type, put, error),
     );
+  }
+
+  /** Redis away: the event waits here, in order, until it is back; any other failure loses it. */
+  private failed(type: WebhookEventType, put: () => Promise<QueueResult>, error: unknown): void {
+    if (error instanceof StoreUnavailableError) return this.hold(type, put);
+    this.options.metrics.dropped.labels('store_unavailable').inc();
+    this.warn('store', 'webhook event lost: the queue could not take it', { event: type, error });
+  }
+
+  private hold(type: WebhookEventType, put: () => Promise<QueueResult>): void {
+    if (this.held.length >= MAX_HELD) {
+      this.options.metrics.dropped.labels('store_unavailable').inc();
+      this.warn('held', 'webhook event lost: Redis is away and the events waiting for it fill their buffer', { event: type });
+      return;
+    }
+    this.held.push({ type, put });
+    if (!this.closed) this.retryHeld ??= setTimeout(() => void this.putHeld(), HELD_RETRY_MS);
+  }
+
+  private async putHeld(): Promise<void> {
+    while (this.held.length > 0) {
+      const { type, put } = this.held[0]!;
+      try {
+        this.count(type, await put());
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) {
+          this.retryHeld = this.closed ? undefined : setTimeout(() => void this.putHeld(), HELD_RETRY_MS);
+          return;
+        }
+        this.failed(type, put, error);
+      }
+      this.held.shift();
+    }
+    this.retryHeld = undefined;
   }
 
   private count(type: WebhookEventType, result: QueueResult): void {
