@@ -55,7 +55,9 @@ export function registerPlayerRoutes(app: FastifyInstance, deps: PlayerRouteDeps
       path: `/player/${id}/`,
       httpOnly: true,
       secure: deps.secureCookie,
-      sameSite: 'strict',
+      // Lax, not Strict: a link opened from the backend's panel on another site is a cross-site
+      // navigation, whose redirect to the player would go without a Strict cookie.
+      sameSite: 'lax',
       maxAge: PLAYER_VIEW_MS / 1000,
     });
     return reply.redirect(`/player/${id}/`, 302);

@@ -4,6 +4,7 @@
 // and plays them; the player works at desktop and phone sizes under the page's CSP; and nothing of
 // Proxmox is in any recording or in what the player's browser received.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,7 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
   let dir: string;
   const received: Received[] = [];
   const problems: string[] = [];
+  let vncRecording: string | undefined;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pvnc-player-'));
@@ -140,6 +142,7 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
     await live.close();
     const recording = await finishedRecording(sessionId);
     assert.equal(recording.kind, 'vnc');
+    vncRecording = recording.id;
 
     for (const [name, profile] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
       const page = await openPlayer(recording.id, profile);
@@ -194,6 +197,28 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
       assert.ok(rows.some((row) => row.endsWith('# hostname')), `${name}: the typed command in the player`);
       await page.screenshot({ path: join(dir, '..', `player-term-${name}.png`) }).catch(() => undefined);
       await page.close();
+    }
+  });
+
+  it("opens from a link on the backend's panel, another site", async () => {
+    assert.ok(vncRecording, 'the graphical test recorded a session');
+    const link = await control('POST', `/recordings/${vncRecording}/link`);
+    const url = link.body.url as string;
+    const panel = createServer((_request, response) => {
+      response.setHeader('content-type', 'text/html; charset=utf-8');
+      response.end(`<!doctype html><title>Panel</title><a id="open" href="${url}">Watch the recording</a>`);
+    });
+    await new Promise<void>((resolve) => panel.listen(0, '127.0.0.3', resolve));
+    try {
+      const page = await (await fx.context(DESKTOP)).newPage();
+      await page.goto(`http://127.0.0.3:${(panel.address() as { port: number }).port}/`);
+      await page.click('#open');
+      await page.waitForURL(new RegExp(`/player/${vncRecording}/$`));
+      // Cross-site navigation, then the redirect: the player cookie still goes along (SameSite=Lax).
+      await poll(() => playerState(page), (state) => state === 'paused', 'the loaded recording');
+      await page.close();
+    } finally {
+      panel.close();
     }
   });
 
