@@ -8,6 +8,7 @@ import { startSimulator, type Simulator } from '../../sim/index.js';
 import { launchChromium, leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { screenRows } from '../helpers/xterm-screen.js';
 
 /** The page's DOM, as far as these in-page callbacks use it (the test program has no DOM types). */
 interface PageElement {
@@ -20,10 +21,6 @@ declare const document: {
   querySelectorAll(selector: string): Iterable<PageElement>;
 };
 
-/** The terminal's rows as xterm.js's DOM renderer shows them. */
-function screenRows(page: Page): Promise<string[]> {
-  return page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
-}
 
 describe('the xterm.js console in a real browser', () => {
   let browser: Browser;

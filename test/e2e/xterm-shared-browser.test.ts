@@ -8,19 +8,10 @@ import { startSimulator, type Simulator } from '../../sim/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { screenRows } from '../helpers/xterm-screen.js';
 
-interface PageElement {
-  textContent: string | null;
-}
-declare const document: {
-  body: { dataset: Record<string, string | undefined> };
-  querySelectorAll(selector: string): Iterable<PageElement>;
-};
+declare const document: { body: { dataset: Record<string, string | undefined> } };
 
-/** The terminal's rows as xterm.js's DOM renderer shows them. */
-function screenRows(page: Page): Promise<string[]> {
-  return page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
-}
 
 async function connected(page: Page): Promise<void> {
   await poll(() => page.evaluate(() => document.body.dataset.state), (state) => state === 'connected', 'the connected state');
