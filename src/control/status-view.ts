@@ -39,6 +39,7 @@ export function statusEntry(s: SessionSummary, ctx: StatusContext): Record<strin
     type: s.type ?? null,
     console: s.console,
     tag: s.tag ?? null,
+    recorded: s.recorded,
     viewers: s.viewers,
     view_only_viewers: s.viewersByLink.filter((v) => v.viewOnly).reduce((sum, v) => sum + v.viewers, 0),
     // Which link each viewer came with: the session's own, or a shared one (POST /sessions/<id>/links).

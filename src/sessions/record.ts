@@ -82,6 +82,8 @@ export interface SessionSummary {
   console: ConsoleKind;
   /** The backend's `tag`, when it gave one. */
   tag?: string;
+  /** Its viewer connections are recorded (`record`). */
+  recorded: boolean;
   state: SessionState;
   createdAt: number;
   connectedAt?: number;
@@ -105,6 +107,7 @@ export function summarize(record: SessionRecord, isLive?: (replica: string) => b
     type: record.grant.type,
     console: record.grant.console,
     ...(record.grant.tag !== undefined ? { tag: record.grant.tag } : {}),
+    recorded: record.grant.record === true,
     state: sessionState(record, isLive),
     createdAt: record.createdAt,
     connectedAt: record.connectedAt,

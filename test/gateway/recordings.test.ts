@@ -106,6 +106,8 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
     // Written as the session goes: the bytes are on disk within a second or so, before the end.
     const during = await poll(() => listed(tg), (list) => list.some((r) => r.session_id === sessionId && r.size > 100_000), 'the recording on disk while the viewer watches');
     const recording = during.find((r) => r.session_id === sessionId) as Listed;
+    const status = JSON.parse((await control(tg, 'GET', '/status')).body.toString()) as { sessions: { session_id: string; recorded: boolean }[] };
+    assert.equal(status.sessions.find((s) => s.session_id === sessionId)?.recorded, true, '/status says the session is recorded');
     assert.equal(recording.ended_at, undefined);
     ws.close();
     await client.closed;
