@@ -151,7 +151,7 @@ export function attachConsoleSockets(server: Server, deps: ConsoleSocketDeps): {
     deps.viewers.add(session.id, viewer);
     sessionLog.info('viewer connected', { viewers: Object.values(joined.viewers).reduce((a, b) => a + b, 0) });
     const openedAt = Date.now();
-    const watched: ViewerInfo = { id: randomBytes(6).toString('hex'), client, viewOnly: session.access.viewOnly };
+    const watched: ViewerInfo = { id: randomBytes(6).toString('hex'), client, viewOnly: session.access.viewOnly, link: session.access.link, shared: session.access.shared };
     deps.events?.viewerConnected(joined, watched);
     // This connection's share of what the session's activity counts, told when it leaves.
     const used = { toBrowser: 0, toUpstream: 0, reason: 'error' };

@@ -15,6 +15,9 @@ export interface ViewerInfo {
   id: string;
   client: ClientInfo;
   viewOnly: boolean;
+  /** Token prefix of the link the browser came with: the session's own, or a shared link's. */
+  link: string;
+  shared: boolean;
 }
 
 /** What a viewer's connection did, told when it closes. */

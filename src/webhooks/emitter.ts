@@ -93,7 +93,14 @@ export class WebhookEvents implements ConsoleEvents {
 
   viewerConnected(session: SessionRecord, viewer: ViewerInfo): void {
     this.viewersHere.set(session.id, (this.viewersHere.get(session.id) ?? 0) + 1);
-    this.sessionEvent('viewer.connected', session, { viewer_id: viewer.id, view_only: viewer.viewOnly, ...client(viewer.client) });
+    this.sessionEvent('viewer.connected', session, {
+      viewer_id: viewer.id,
+      view_only: viewer.viewOnly,
+      // Support staff watching through a shared link are told apart from the user.
+      shared_link: viewer.shared,
+      link_token_prefix: viewer.link,
+      ...client(viewer.client),
+    });
   }
 
   viewerDisconnected(session: SessionRecord, viewer: ViewerInfo, use: ViewerUse): void {

@@ -88,6 +88,8 @@ describe('webhooks', () => {
         assert.equal(redeemedEvent.data.user_agent, 'webhook-test/1');
         assert.equal(connected.data.user_agent, 'webhook-test/1');
         assert.equal(connected.data.viewer_id, disconnected.data.viewer_id);
+        assert.equal(connected.data.shared_link, false);
+        assert.equal(connected.data.link_token_prefix, `${token.slice(0, 6)}…`);
         assert.ok((disconnected.data.bytes_to_browser as number) > 0, JSON.stringify(disconnected.data));
         assert.ok((disconnected.data.bytes_to_proxmox as number) > 0, JSON.stringify(disconnected.data));
         assert.equal(typeof disconnected.data.duration_ms, 'number');
@@ -126,6 +128,33 @@ describe('webhooks', () => {
         },
         { PROXMOXVNC_TRUST_PROXY: 'true' },
       );
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("tells a shared link's viewer apart from the user's, by its link", async () => {
+    const receiver = await startWebhookReceiver(secret);
+    try {
+      await withGateway(receiver, async (tg) => {
+        const created = await createToken(tg, { ...base, tag: 'watched' });
+        const owner = await redeem(created.body.url as string);
+        const sessionId = owner.location!.split('/')[2]!;
+        const made = await request(`${tg.origin}/sessions/${sessionId}/links`, { method: 'POST', headers: { authorization: tg.secret } });
+        assert.equal(made.statusCode, 200);
+        const shared = (await made.body.json()) as { url: string; token: string };
+        const staff = await redeem(shared.url);
+        assert.equal(staff.statusCode, 302);
+        const opened = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${staff.location}websocket`, { origin: tg.origin, cookie: staff.cookie! });
+        assert.equal((await opened.client!.handshake({})).securityResult, 0);
+        const connected = (await poll(async () => ofTag(receiver, 'watched').filter((e) => e.type === 'viewer.connected'), (e) => e.length === 1, 'the staff viewer'))[0]!;
+        assert.equal(connected.session_id, sessionId);
+        assert.equal(connected.token_prefix, `${(created.body.token as string).slice(0, 6)}…`, "the session's own link, as on every event");
+        assert.equal(connected.data.shared_link, true);
+        assert.equal(connected.data.link_token_prefix, `${shared.token.slice(0, 6)}…`);
+        assert.equal(connected.data.view_only, true);
+        opened.ws!.close();
+      });
     } finally {
       await receiver.close();
     }

@@ -36,7 +36,7 @@ async function drained(store: MemoryWebhookStore): Promise<string[]> {
 }
 
 const session = { id: 'session-1', tokenPrefix: 'abcdef…', grant: { vmid: 100, tag: 't', console: 'novnc', viewOnly: false }, expiresAt: Date.now() + 60_000 } as unknown as SessionRecord;
-const viewer = { id: 'v1', client: { address: '127.0.0.1' }, viewOnly: false };
+const viewer = { id: 'v1', client: { address: '127.0.0.1' }, viewOnly: false, link: 'abcdef…', shared: false };
 
 describe('webhook events', () => {
   it('holds events while Redis is away and queues them in their order once it is back', async () => {
