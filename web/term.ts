@@ -104,6 +104,9 @@ const transport: ConsoleTransport = {
       if (!isCurrent() || !(event.data instanceof ArrayBuffer)) return;
       if (!ready) {
         ready = true;
+        // The gateway replays the shared terminal's recent output to every connection: a
+        // reconnect starts from a clean screen, or it would show that output twice.
+        term.reset();
         supervisor.connected();
         sendSize();
         focusTerminal();

@@ -58,6 +58,17 @@ describe('two tabs of one xterm.js console session', () => {
     await type(second, 'echo typed-in-the-second-tab\n');
     await poll(() => screenRows(first), (r) => r.includes('typed-in-the-second-tab'), "the second tab's typing in the first");
     assert.equal(sim.stats().termproxyCalls, 1, 'one terminal for both tabs');
+
+    // A dropped connection (1013 here) reconnects to the same terminal, whose output is replayed: shown once, not twice.
+    const sessionId = /\/console\/([^/]+)\//.exec(first.url())![1]!;
+    tg.gateway.viewers.closeSession(sessionId, 1013, 'try again later');
+    await poll(() => first.evaluate(() => document.body.dataset.state), (state) => state !== 'connected', 'the drop');
+    await connected(first);
+    // Typed after the reconnect, so shown after the replayed output.
+    await type(first, 'echo after-the-reconnect\n');
+    const again = await poll(() => screenRows(first), (r) => r.includes('after-the-reconnect'), 'the screen after the reconnect');
+    assert.equal(again.filter((row) => row === 'typed-in-the-first-tab').length, 1, `the replayed screen once: ${JSON.stringify(again)}`);
+    assert.equal(sim.stats().termproxyCalls, 1, 'the same terminal after the reconnect');
     await context.close();
   });
 });
