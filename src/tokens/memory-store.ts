@@ -52,8 +52,9 @@ export class MemoryTokenStore<T> implements TokenStore<T> {
     if (redeemed.expiresAt > this.now()) this.entries.set(token, { grant: redeemed.grant, expiresAt: redeemed.expiresAt });
   }
 
+  /** Only a pending token is revoked: one past its expiry, not yet swept, was no longer a link. */
   async revoke(token: string): Promise<boolean> {
-    return this.entries.delete(token);
+    return (await this.redeem(token)) !== null;
   }
 
   async pendingCount(): Promise<number> {

@@ -101,9 +101,9 @@ export class RedisTokenStore<T> implements TokenStore<T> {
     await storeCall('putting a token back', () => this.options.redis.eval(RESTORE, 2, this.indexKey, key, sealed, left + KEY_MARGIN_MS, redeemed.expiresAt, member));
   }
 
+  /** Only a pending token is revoked: one past its expiry, not yet swept, was no longer a link. */
   async revoke(token: string): Promise<boolean> {
-    const { key, member } = this.names(token);
-    return (await storeCall('revoking a token', () => this.options.redis.eval(REDEEM, 2, this.indexKey, key, member))) !== null;
+    return (await this.redeem(token)) !== null;
   }
 
   async pendingCount(): Promise<number> {

@@ -95,6 +95,14 @@ function tokenStoreContract(name: string, setup: () => { make: MakeStore; reset(
       assert.equal(await store.revoke(token), false);
       assert.equal(await store.redeem(token), null);
     });
+
+    it('does not revoke an expired token the sweep has not dropped yet: it was no longer pending', async () => {
+      const store = await make();
+      const { token } = await store.create({ vmid: 7 }, 1_000);
+      t += 1_000;
+      assert.equal(await store.revoke(token), false);
+      assert.equal(expired, 1, 'counted as the expiry it was');
+    });
   });
 }
 
