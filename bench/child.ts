@@ -1,6 +1,7 @@
 // A server under measurement runs in its own process, so it does not share an event loop with the
 // measuring clients or with the other server. Both sides of the small IPC protocol live here.
 import { fork, type ChildProcess } from 'node:child_process';
+import { getHeapCodeStatistics } from 'node:v8';
 
 type ParentMessage<O> = { type: 'start'; options: O } | { type: 'usage'; collectGarbage: boolean } | { type: 'stop' };
 type ChildMessage<I> = { type: 'ready'; info: I } | { type: 'failed'; error: string } | { type: 'usage'; usage: ProcessUsage };
@@ -9,6 +10,8 @@ type ChildMessage<I> = { type: 'ready'; info: I } | { type: 'failed'; error: str
 export interface ProcessUsage {
   cpuMicros: number;
   memory: NodeJS.MemoryUsage;
+  /** Of `memory.heapUsed`, compiled code and bytecode, which V8 adds to long after a warm-up. */
+  heapCodeBytes: number;
 }
 
 /** What a child's start function hands back. */
@@ -56,7 +59,9 @@ export function serveInChild<O, I>(start: (options: O) => Promise<Started<I>>): 
     if (message.type === 'stop') return stopAndExit();
     if (message.type === 'usage') {
       if (message.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
-      return void send({ type: 'usage', usage: { cpuMicros: cpuMicrosOfThisProcess(), memory: process.memoryUsage() } });
+      const code = getHeapCodeStatistics();
+      const heapCodeBytes = code.code_and_metadata_size + code.bytecode_and_metadata_size;
+      return void send({ type: 'usage', usage: { cpuMicros: cpuMicrosOfThisProcess(), memory: process.memoryUsage(), heapCodeBytes } });
     }
     if (started) return;
     started = start(message.options);

@@ -14,7 +14,7 @@ import type { GatewayChildInfo } from './gateway-child.js';
 import { measureRoundTrips } from './measure.js';
 import { median, percentile, table, TARGET_ADDED_MEDIAN_MS, TARGET_ADDED_P99_MS } from './report.js';
 import { BenchRfbConnection } from './rfb-connection.js';
-import { startGatewayChild, startNodeFloorChild, startSimulatorChild } from './servers.js';
+import { manySessionsSettings, startGatewayChild, startNodeFloorChild, startSimulatorChild } from './servers.js';
 import type { SimChildInfo } from './sim-child.js';
 import { startRedis, type TestRedis } from '../test/helpers/redis.js';
 
@@ -208,16 +208,10 @@ async function main(): Promise<void> {
   try {
     const sim = await startSimulatorChild(Math.ceil(sessionCount / SESSIONS_PER_NODE));
     children.push(sim);
-    const limits = String(sessionCount + TOKEN_COUNT + 100);
     const gatewaySettings = {
       PROXMOXVNC_RECONNECT_GRACE: String(RECONNECT_GRACE_SECONDS),
-      PROXMOXVNC_MAX_SESSIONS: limits,
-      PROXMOXVNC_MAX_PENDING_TOKENS: limits,
-      PROXMOXVNC_RATE_LIMIT_REDEMPTIONS: '1000000',
-      PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '1000000',
       // Every session's websocket, and the token run's requests, come from this one address.
-      PROXMOXVNC_MAX_CONNECTIONS: String(2 * (sessionCount + TOKEN_COUNT)),
-      PROXMOXVNC_MAX_CONNECTIONS_PER_ADDRESS: String(2 * (sessionCount + TOKEN_COUNT)),
+      ...manySessionsSettings(sessionCount + TOKEN_COUNT),
     };
     const gateway = await startGatewayChild(sim.info.caPem, gatewaySettings, ['--expose-gc']);
     children.push(gateway);

@@ -1,5 +1,6 @@
-// The simulator in its own process, streaming full screens as fast as the socket takes them; beside
-// it the same console server on its own, for websockify to stand in front of.
+// The simulator in its own process, streaming full screens as fast as the socket takes them (unless
+// told to send only what changed); beside it the same console server on its own, for websockify to
+// stand in front of.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,8 @@ export interface SimChildOptions {
   host: string;
   /** Nodes pve3, pve4, ... added to the default inventory, each with one running VM (vmid 1000, 1001, ...). */
   extraNodes?: number;
+  /** Whole screens on every update request (default), or consoles that send what changed, as a guest's do. */
+  bulk?: boolean;
 }
 
 function benchInventory(extraNodes: number): Inventory {
@@ -39,8 +42,8 @@ const BENCH_GUEST: GuestInfo = { vmid: 100, type: 'qemu', name: 'web01', node: '
 /** The standalone console's password outlives the whole run. */
 const PASSWORD_LIFETIME_MS = 24 * 3600 * 1000;
 
-serveInChild<SimChildOptions, SimChildInfo>(async ({ host, extraNodes = 0 }) => {
-  const sim = await startSimulator({ host, port: 0, backend: 'builtin', inventory: benchInventory(extraNodes), faults: { bulk: true, echoClipboard: true } });
+serveInChild<SimChildOptions, SimChildInfo>(async ({ host, extraNodes = 0, bulk = true }) => {
+  const sim = await startSimulator({ host, port: 0, backend: 'builtin', inventory: benchInventory(extraNodes), faults: { bulk, echoClipboard: true } });
   const workDir = await mkdtemp(join(tmpdir(), 'pvnc-bench-'));
   const backend = createConsoleBackend({ kind: 'builtin', bulk: true, echoClipboard: true, passwordExpiryMs: PASSWORD_LIFETIME_MS, workDir });
   const password = randomBytes(6).toString('base64url');

@@ -220,30 +220,32 @@ export class RfbTestClient {
     this.end();
   }
 
-  async handshake(opts: { password?: string; shared?: boolean; version?: string } = {}): Promise<HandshakeResult> {
-    const serverVersion = (await this.readBytes(12)).toString('latin1');
+  /** `timeoutMs`: the longest wait for each part of the server's side (default 5 s). */
+  async handshake(opts: { password?: string; shared?: boolean; version?: string; timeoutMs?: number } = {}): Promise<HandshakeResult> {
+    const read = (n: number) => this.readBytes(n, opts.timeoutMs);
+    const serverVersion = (await read(12)).toString('latin1');
     this.write(Buffer.from(opts.version ?? 'RFB 003.008\n', 'latin1'));
-    const count = (await this.readBytes(1))[0]!;
+    const count = (await read(1))[0]!;
     if (count === 0) {
-      return { serverVersion, securityTypes: [], securityResult: 1, reason: await this.readReason() };
+      return { serverVersion, securityTypes: [], securityResult: 1, reason: await this.readReason(opts.timeoutMs) };
     }
-    const securityTypes = [...(await this.readBytes(count))];
+    const securityTypes = [...(await read(count))];
     let chosen: number;
     if (opts.password !== undefined && securityTypes.includes(2)) chosen = 2;
     else if (opts.password === undefined && securityTypes.includes(1)) chosen = 1;
     else throw new Error(`no usable security type among [${securityTypes.join(', ')}]`);
     this.write(Buffer.from([chosen]));
     if (chosen === 2) {
-      const challenge = await this.readBytes(16);
+      const challenge = await read(16);
       this.write(vncDesResponse(challenge, opts.password!));
     }
-    const securityResult = (await this.readBytes(4)).readUInt32BE(0);
+    const securityResult = (await read(4)).readUInt32BE(0);
     if (securityResult !== 0) {
-      return { serverVersion, securityTypes, securityResult, reason: await this.readReason() };
+      return { serverVersion, securityTypes, securityResult, reason: await this.readReason(opts.timeoutMs) };
     }
     this.write(Buffer.from([opts.shared === false ? 0 : 1]));
-    const head = await this.readBytes(24);
-    const name = (await this.readBytes(head.readUInt32BE(20))).toString('utf8');
+    const head = await read(24);
+    const name = (await read(head.readUInt32BE(20))).toString('utf8');
     const serverInit: ServerInit = {
       width: head.readUInt16BE(0),
       height: head.readUInt16BE(2),
@@ -256,9 +258,9 @@ export class RfbTestClient {
     return { serverVersion, securityTypes, securityResult, serverInit };
   }
 
-  private async readReason(): Promise<string> {
-    const length = (await this.readBytes(4)).readUInt32BE(0);
-    return (await this.readBytes(length)).toString('latin1');
+  private async readReason(timeoutMs?: number): Promise<string> {
+    const length = (await this.readBytes(4, timeoutMs)).readUInt32BE(0);
+    return (await this.readBytes(length, timeoutMs)).toString('latin1');
   }
 
   requestUpdate(incremental: boolean, x: number, y: number, w: number, h: number): void {
