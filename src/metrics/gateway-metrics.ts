@@ -1,6 +1,26 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SessionStore } from '../sessions/store.js';
 
+/** Bytes of one direction counted between two reads of the counter, added to it when it is read. */
+class PendingCount {
+  private pending = 0;
+  private readonly labels: { direction: string };
+
+  constructor(direction: string) {
+    this.labels = { direction };
+  }
+
+  inc(bytes: number): void {
+    this.pending += bytes;
+  }
+
+  addTo(counter: Counter<'direction'>): void {
+    if (this.pending === 0) return;
+    counter.inc(this.labels, this.pending);
+    this.pending = 0;
+  }
+}
+
 /**
  * The gateway's Prometheus metrics, on a registry of its own (several gateways may share a
  * process in tests). Session gauges are computed from the registry when scraped, so they can
@@ -28,6 +48,10 @@ export class GatewayMetrics {
     help: 'Console bytes relayed, by direction',
     labelNames: ['direction'],
     registers: [this.registry],
+    collect: () => {
+      this.toBrowser.addTo(this.bytesRelayed);
+      this.toProxmox.addTo(this.bytesRelayed);
+    },
   });
   readonly powerActions = new Counter({
     name: 'proxmoxvnc_power_actions_total',
@@ -48,9 +72,9 @@ export class GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  /** Children resolved once: the relay's hot path then only adds numbers. */
-  readonly toBrowser = this.bytesRelayed.labels('to_browser');
-  readonly toProxmox = this.bytesRelayed.labels('to_proxmox');
+  /** The relay's hot path only adds numbers: prom-client's inc builds and looks up a label string each call. */
+  readonly toBrowser = new PendingCount('to_browser');
+  readonly toProxmox = new PendingCount('to_proxmox');
 
   constructor(sessions: SessionStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'proxmoxvnc_process_' });
