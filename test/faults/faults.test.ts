@@ -2,14 +2,18 @@
 // console streams, gives the backend its stable code (from /create, which validates, or from the
 // session's last_error in /status), ends the page's console as the page expects it, leaves another
 // guest's console streaming, and leaves the gateway's heap where it was once the sessions ended.
-// The page's words for these ends are checked in Chromium (faults-browser.test.ts).
+// The text console (xterm, one shared termproxy per session) meets the unreachable, timeout and
+// dropped-websocket faults too. The page's words for these ends are checked in Chromium
+// (faults-browser.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import type { Faults } from '../../sim/index.js';
 import { settledHeapBytes } from '../helpers/heap.js';
 import { spawnSimulator } from '../helpers/sim-process.js';
+import { CLOSE_CODES } from '../../src/console/outcomes.js';
 import { openConsoleSocket } from '../helpers/gateway.js';
+import { TermClient } from '../helpers/term-client.js';
 import { FAULTED_VMID, PROXMOX_TIMEOUT_S, startFaultFixture, type ConsoleSession, type FaultFixture } from './fixture.js';
 
 /** Sessions made for each fault in each round: a leak per session adds up over them. */
@@ -18,6 +22,8 @@ const SESSIONS_PER_FAULT = 3;
 const DELAY_MS = PROXMOX_TIMEOUT_S * 2000;
 /** More than the RFB handshake, less than a whole screen. */
 const DROP_AFTER_BYTES = 4096;
+/** More than termproxy's OK, banner and prompt (about 60 bytes), less than a command's echo and answer on top. */
+const XTERM_DROP_AFTER_BYTES = 80;
 
 /** Every knob a case sets, off (bulk and echoClipboard are read at start, and no fault). */
 const NO_FAULTS: Partial<Faults> = { delayMs: 0, failRoutes: [], dropWebsocketAfterBytes: null, refuseLogins: false, unreachable: null };
@@ -40,6 +46,22 @@ async function consolesRefused(f: FaultFixture, made: ConsoleSession[], code: st
       assert.equal(attempt.status, 101, 'the websocket is taken: the page learns why over RFB');
       assert.ok(attempt.handshake === undefined || attempt.handshake.securityResult !== 0, `no console: ${JSON.stringify(attempt.handshake)}`);
       assert.ok(attempt.endedByGateway);
+      await f.lastError(session.id, code);
+    }),
+  );
+}
+
+/**
+ * Every xterm session's next terminal is refused with the close code the page reads as "could
+ * not be opened" (4002), and /status names `code`.
+ */
+async function terminalsRefused(f: FaultFixture, made: ConsoleSession[], code: string): Promise<void> {
+  await Promise.all(
+    made.map(async (session) => {
+      const term = await TermClient.connect(session.wsUrl, { origin: f.tg.origin, cookie: session.cookie });
+      assert.ok(await term.waitClosed(15_000), 'the gateway closes the terminal');
+      assert.equal(term.closeCode, CLOSE_CODES.consoleUnavailable, `closed with ${term.closeCode} ${term.closeReason}`);
+      assert.equal(term.output, '', 'no terminal byte');
       await f.lastError(session.id, code);
     }),
   );
@@ -214,6 +236,55 @@ const CASES: FaultCase[] = [
       } finally {
         await doomed.kill();
       }
+    },
+  },
+  {
+    name: 'xterm, unreachable: refuse',
+    async run(f) {
+      const made = await sessions(f, { console: 'xterm' });
+      await withFaults(f, { unreachable: 'refuse' }, async () => {
+        await createAnswers(f, 502, 'proxmox_unreachable', { console: 'xterm' });
+        await terminalsRefused(f, made, 'proxmox_unreachable');
+      });
+      for (const s of made) await f.endSession(s.id);
+    },
+  },
+  {
+    name: 'xterm, delayMs beyond the gateway timeout',
+    async run(f) {
+      const made = await sessions(f, { console: 'xterm' });
+      await withFaults(f, { delayMs: DELAY_MS }, async () => {
+        await createAnswers(f, 504, 'proxmox_timeout', { console: 'xterm' });
+        await terminalsRefused(f, made, 'proxmox_timeout');
+      });
+      for (const s of made) await f.endSession(s.id);
+    },
+  },
+  {
+    name: 'xterm, dropWebsocketAfterBytes (the terminal websocket drops)',
+    async run(f) {
+      const made = await sessions(f, { console: 'xterm' });
+      await withFaults(f, { dropWebsocketAfterBytes: XTERM_DROP_AFTER_BYTES }, async () => {
+        await Promise.all(
+          made.map(async (session) => {
+            const term = await TermClient.connect(session.wsUrl, { origin: f.tg.origin, cookie: session.cookie });
+            // The banner and prompt fit in the bytes allowed; the command's echo and answer do not.
+            assert.ok(await term.waitFor('root@', 15_000), `the terminal's prompt: ${JSON.stringify(term.output)}`);
+            term.input('echo a line longer than what is left\r');
+            assert.ok(await term.waitClosed(15_000), 'the gateway ends the terminal Proxmox dropped');
+            assert.notEqual(term.closeCode, CLOSE_CODES.sessionEnded, 'the session lives on');
+            const entry = await f.status(session.id);
+            assert.notEqual(entry?.status, 'ended');
+          }),
+        );
+      });
+      // Once the network is fine again, the same sessions get their terminals back.
+      for (const session of made) {
+        const term = await TermClient.connect(session.wsUrl, { origin: f.tg.origin, cookie: session.cookie });
+        assert.ok(await term.waitFor('root@', 15_000), `the terminal's prompt: ${JSON.stringify(term.output)}`);
+        term.close();
+      }
+      for (const s of made) await f.endSession(s.id);
     },
   },
 ];
