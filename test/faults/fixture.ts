@@ -11,7 +11,7 @@ import type { HandshakeResult } from '../helpers/rfb-client.js';
 import { StreamingConsole } from '../helpers/streaming-console.js';
 
 /** Seconds the gateway waits for Proxmox: a fault's delay of twice that is a timeout. */
-export const PROXMOX_TIMEOUT_S = 1.5;
+export const PROXMOX_TIMEOUT_S = 2.5;
 export const FAULTED_VMID = 100;
 export const STEADY_VMID = 300;
 
