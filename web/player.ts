@@ -69,7 +69,7 @@ async function load(): Promise<void> {
   if (recording.kind === 'vnc') {
     const vnc = readVncRecording(await answer.arrayBuffer(), durationMs);
     timeline = vnc;
-    renderer = new VncRenderer(screen, vnc);
+    renderer = new VncRenderer(screen, vnc, (busy) => (document.body.dataset.rendering = busy ? 'busy' : 'idle'));
   } else {
     // xterm.js writes its measurements into <style> elements: they carry this answer's nonce.
     allowScriptStyles(options.styleNonce);

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
+import { RecordingStore } from '../../src/recordings/store.js';
+import { vncHeader, vncRecord, VncRecordType } from '../../src/recordings/vnc-format.js';
 import { leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { poll } from '../helpers/poll.js';
 import { seriousViolations } from './axe.js';
@@ -58,6 +60,8 @@ function terminalRows(page: Page): Promise<string[]> {
 }
 
 const playerState = (page: Page) => page.evaluate(() => document.body.dataset.state ?? '');
+/** The graphical player hands noVNC the recording at the pace it takes: wait until it has it all. */
+const rendered = (page: Page) => poll(() => page.evaluate(() => document.body.dataset.rendering ?? 'idle'), (r) => r === 'idle', 'noVNC given the whole recording');
 
 /** Moves the seek bar as a user dragging it would. */
 async function seek(page: Page, to: 'start' | 'end'): Promise<void> {
@@ -66,6 +70,7 @@ async function seek(page: Page, to: 'start' | 'end'): Promise<void> {
     bar.value = where === 'start' ? '0' : bar.max;
     bar.dispatchEvent(new Event('input'));
   }, to);
+  await rendered(page);
 }
 
 describe('recordings replayed in the player', { timeout: 180_000 }, () => {
@@ -114,6 +119,7 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
     await page.selectOption('.player-speed', '16');
     await page.getByRole('button', { name: 'Play' }).click();
     await poll(() => playerState(page), (state) => state === 'ended', 'the end of the recording', 60_000);
+    await rendered(page);
   };
   const controlsInView = async (page: Page, viewport: { width: number; height: number }) => {
     for (const selector of ['.player-play', '.player-seek', '.player-speed']) {
@@ -220,6 +226,66 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
     } finally {
       panel.close();
     }
+  });
+
+  it('seeks through 60 MB of JPEG rectangles at the pace noVNC decodes them (its receive queue holds 40 MiB)', async () => {
+    // Tight JPEG rectangles keep noVNC waiting for the browser's image decoder: handed over at
+    // once, what follows overflows its receive queue. Two JPEGs made by Chromium itself: noise
+    // (large), then a red square last.
+    const maker = await (await fx.context(DESKTOP)).newPage();
+    const jpegs = await maker.evaluate(() => {
+      const make = (paint: (ctx: { fillStyle: string; fillRect(x: number, y: number, w: number, h: number): void }) => void): string => {
+        const canvas = (globalThis as unknown as { document: { createElement(tag: 'canvas'): { width: number; height: number; getContext(kind: '2d'): never; toDataURL(type: string, quality: number): string } } }).document.createElement('canvas');
+        canvas.width = 256;
+        canvas.height = 256;
+        paint(canvas.getContext('2d'));
+        return canvas.toDataURL('image/jpeg', 0.95).split(',')[1]!;
+      };
+      return {
+        noise: make((ctx) => {
+          for (let y = 0; y < 256; y += 2) for (let x = 0; x < 256; x += 2) {
+            ctx.fillStyle = `rgb(${(x * 7 + y * 13) % 256},${(x * y) % 256},${(x * 31 + y * 17) % 256})`;
+            ctx.fillRect(x, y, 2, 2);
+          }
+        }),
+        red: make((ctx) => {
+          ctx.fillStyle = 'rgb(255,0,0)';
+          ctx.fillRect(0, 0, 256, 256);
+        }),
+      };
+    });
+    await maker.close();
+    const tightJpegUpdate = (jpeg: Buffer, x: number, y: number): Buffer => {
+      const length = jpeg.length;
+      const compact = length < 0x80 ? [length] : length < 0x4000 ? [(length & 0x7f) | 0x80, length >> 7] : [(length & 0x7f) | 0x80, ((length >> 7) & 0x7f) | 0x80, length >> 14];
+      const header = Buffer.alloc(4 + 12);
+      header.writeUInt16BE(1, 2);
+      header.writeUInt16BE(x, 4);
+      header.writeUInt16BE(y, 6);
+      header.writeUInt16BE(256, 8);
+      header.writeUInt16BE(256, 10);
+      header.writeInt32BE(7, 12);
+      return Buffer.concat([header, Buffer.from([0x90, ...compact]), jpeg]);
+    };
+    const serverInit = Buffer.alloc(24 + 4);
+    serverInit.writeUInt16BE(800, 0);
+    serverInit.writeUInt16BE(600, 2);
+    Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0]).copy(serverInit, 4);
+    serverInit.writeUInt32BE(4, 20);
+    serverInit.write('jpeg', 24);
+    const noise = Buffer.from(jpegs.noise, 'base64');
+    const store = new RecordingStore({ dir, maxBytes: 1024 ** 3, retentionDays: 1, onError: (_what, error) => assert.fail(error) });
+    const recording = store.begin('vnc', { sessionId: 'jpeg', vmid: 100 }, vncHeader(serverInit), { noteRoom: 0, closingNote: () => Buffer.alloc(0) });
+    const frames = Math.ceil((60 * 1024 * 1024) / noise.length);
+    for (let i = 0; i < frames; i++) recording.write(vncRecord(i, VncRecordType.ToBrowser, tightJpegUpdate(noise, (i * 64) % 544, (i * 32) % 344)));
+    recording.write(vncRecord(frames, VncRecordType.ToBrowser, tightJpegUpdate(Buffer.from(jpegs.red, 'base64'), 0, 0)));
+    await recording.finish();
+
+    const page = await openPlayer(recording.id, DESKTOP);
+    await seek(page, 'end');
+    const centre = await page.evaluate(() => [...document.querySelector('canvas')!.getContext('2d')!.getImageData(128, 128, 1, 1).data]);
+    assert.ok(centre[0]! > 200 && centre[1]! < 60 && centre[2]! < 60, `the last rectangle drawn: ${centre.join(',')}`);
+    await page.close();
   });
 
   it('keeps every Proxmox secret out of the recordings and out of what the player browser got, with no CSP refusal', async () => {
