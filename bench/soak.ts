@@ -65,6 +65,8 @@ interface Reading {
   gatewayCpu: number;
   simulatorCpu: number;
   rssBytes: number;
+  /** What V8 holds from the system for its heap, used or not: resident memory that is no leak. */
+  heapCommittedBytes: number;
   heapBytes: number;
   /** Memory outside the JS heap that V8 knows of: Buffers and other ArrayBuffers, mostly sockets' data. */
   externalBytes: number;
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
       await runSlot(gateway.info, sim.info, extraNodeGuest(i % nodes), dispatcher, counts, deadline);
     });
     const readings: Reading[] = [];
-    const header = ['minute', 'consoles open', 'opened so far', 'failures', 'gateway CPU', 'simulator CPU', 'resident MB', 'JS heap MB', 'external MB'];
+    const header = ['minute', 'consoles open', 'opened so far', 'failures', 'gateway CPU', 'simulator CPU', 'resident MB', 'V8 heap committed MB', 'JS heap MB', 'external MB'];
     process.stdout.write(`${header.join('\t')}\n`);
     let previous = { at: Date.now(), gateway: await gateway.cpuMicros(), simulator: await sim.cpuMicros() };
     // Every reading is taken while the sessions run: at the deadline they all close at once.
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
         gatewayCpu: (usage.cpuMicros - previous.gateway) / 1000 / (now - previous.at),
         simulatorCpu: (simulatorMicros - previous.simulator) / 1000 / (now - previous.at),
         rssBytes: usage.memory.rss,
+        heapCommittedBytes: usage.memory.heapTotal,
         heapBytes: usage.memory.heapUsed - usage.heapCodeBytes,
         externalBytes: usage.memory.external,
         holding: counts.holding,
@@ -216,7 +219,7 @@ async function main(): Promise<void> {
       };
       previous = { at: now, gateway: usage.cpuMicros, simulator: simulatorMicros };
       readings.push(reading);
-      const cells = [reading.minute.toFixed(1), reading.holding, reading.consolesOpened, reading.failures, percent(reading.gatewayCpu), percent(reading.simulatorCpu), mb(reading.rssBytes), mb(reading.heapBytes), mb(reading.externalBytes)];
+      const cells = [reading.minute.toFixed(1), reading.holding, reading.consolesOpened, reading.failures, percent(reading.gatewayCpu), percent(reading.simulatorCpu), mb(reading.rssBytes), mb(reading.heapCommittedBytes), mb(reading.heapBytes), mb(reading.externalBytes)];
       process.stdout.write(`${cells.join('\t')}\n`);
     }
     await Promise.all(slots);
@@ -226,7 +229,7 @@ async function main(): Promise<void> {
 
     const firstFull = readings.findIndex((r) => r.rampDone);
     const settled = readings.filter((r, i) => r.minute * 60_000 > RAMP_MS && firstFull !== -1 && i >= firstFull);
-    const verdict = (field: 'rssBytes' | 'heapBytes' | 'externalBytes') => {
+    const verdict = (field: 'rssBytes' | 'heapCommittedBytes' | 'heapBytes' | 'externalBytes') => {
       if (settled.length < 3) return ['n/a', 'n/a', 'too few readings after the ramp (run longer, or shorten --interval)'];
       const { slope, standardError } = fit(settled.map((r) => ({ x: r.minute, y: r[field] })));
       const mean = settled.reduce((sum, r) => sum + r[field], 0) / settled.length;
@@ -249,6 +252,7 @@ async function main(): Promise<void> {
           [`slope over the ${settled.length} readings after the first minute and the ramp (±2 standard errors)`, 'value', `threshold (${(FLAT_SHARE_PER_MINUTE * 100).toFixed(1)}% of the mean a minute)`, 'verdict'],
           ['  JS heap', ...verdict('heapBytes')],
           ['  resident memory', ...verdict('rssBytes')],
+          ['  V8 heap committed', ...verdict('heapCommittedBytes')],
           ['  external (Buffers)', ...verdict('externalBytes')],
         ]),
         '',
