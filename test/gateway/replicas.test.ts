@@ -2,62 +2,34 @@
 // ends hold across them, a killed replica's console continues on the other, and Redis trouble is
 // a 503, never lost state.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import type { Simulator } from '../../sim/index.js';
+import { createToken, openConsoleSocket, redeem, type TestGateway } from '../helpers/gateway.js';
 import { listeningPort, spawnGateway } from '../helpers/gateway-process.js';
 import { poll } from '../helpers/poll.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-
-/** The origin users see (a load balancer's); each replica is reached at its own address below. */
-const PUBLIC_URL = 'http://console.test:8080';
+import type { TestRedis } from '../helpers/redis.js';
+import { address, on, PUBLIC_URL, socketOn, startReplicaPair, type ReplicaPair } from '../helpers/replica-pair.js';
 
 describe('two gateway replicas sharing Redis', () => {
+  let pair: ReplicaPair;
   let redis: TestRedis;
   let sim: Simulator;
   let a: TestGateway;
   let b: TestGateway;
   let env: Record<string, string>;
   let base: Record<string, string>;
+  let link: ReplicaPair['link'];
 
   before(async () => {
-    redis = await startRedis();
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
-    env = {
-      PROXMOXVNC_REDIS_URL: redis.url,
-      PROXMOXVNC_REDIS_SECRET_KEY: randomBytes(32).toString('hex'),
-      PROXMOXVNC_PUBLIC_URL: PUBLIC_URL,
-      PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '1',
-    };
     // Only the throttle test sends wrong secrets; the others' right ones are never counted.
-    env.PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES = '4';
-    a = await startTestGateway(env, sim.caPem);
-    b = await startTestGateway(env, sim.caPem);
-    // As a load balancer does: a replica gets traffic once /healthz says it is ready (Redis connected).
-    for (const tg of [a, b]) await poll(() => request(`${address(tg)}/healthz`).then((r) => (r.body.dump(), r.statusCode)), (s) => s === 200, 'a ready replica');
-    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+    pair = await startReplicaPair({ PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '1', PROXMOXVNC_RATE_LIMIT_AUTH_FAILURES: '4' });
+    ({ redis, sim, a, b, env, base } = pair);
+    link = (tg) => pair.link(tg);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await sim?.stop();
-    await redis?.stop();
-  });
-
-  /** Where a replica listens: links name the public origin, tests reach each replica itself. */
-  const address = (tg: TestGateway) => `http://127.0.0.1:${(tg.gateway.app.server.address() as { port: number }).port}`;
-  const on = (tg: TestGateway, url: string) => `${address(tg)}${new URL(url).pathname}`;
-  const socketOn = (tg: TestGateway, location: string) => `${on(tg, `${PUBLIC_URL}${location}`).replace('http:', 'ws:')}websocket`;
-
-  const link = async (tg: TestGateway) => {
-    const created = await createToken({ ...tg, origin: address(tg) }, base);
-    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    return created.body.url as string;
-  };
+  after(async () => pair?.stop());
 
   const openViewer = async (tg: TestGateway, location: string, cookie: string) => {
     const opened = await openConsoleSocket(socketOn(tg, location), { origin: PUBLIC_URL, cookie });
@@ -84,7 +56,7 @@ describe('two gateway replicas sharing Redis', () => {
     const url = await link(a);
     const redeemed = await redeem(on(b, url));
     assert.equal(redeemed.statusCode, 302, redeemed.body);
-    const page = await request(on(a, `${PUBLIC_URL}${redeemed.location}`), { headers: { cookie: redeemed.cookie! } });
+    const page = await request(on(a, redeemed.location!), { headers: { cookie: redeemed.cookie! } });
     assert.equal(page.statusCode, 200);
     await page.body.dump();
     const first = await openViewer(b, redeemed.location!, redeemed.cookie!);

@@ -2,48 +2,25 @@
 // is redeemed on B and joins the session whose first viewer is on A, within the cluster-wide
 // viewer limit, shown by link in either replica's /status, and closed from either.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import type { Simulator } from '../../sim/index.js';
+import { createToken, openConsoleSocket, redeem, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-
-/** The origin users see (a load balancer's); each replica is reached at its own address below. */
-const PUBLIC_URL = 'http://console.test:8080';
+import { address, on, PUBLIC_URL, socketOn, startReplicaPair, type ReplicaPair } from '../helpers/replica-pair.js';
 
 describe('shared links across replicas sharing Redis', () => {
-  let redis: TestRedis;
+  let pair: ReplicaPair;
   let sim: Simulator;
   let a: TestGateway;
   let b: TestGateway;
   let base: Record<string, string>;
 
   before(async () => {
-    redis = await startRedis();
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
-    const env = {
-      PROXMOXVNC_REDIS_URL: redis.url,
-      PROXMOXVNC_REDIS_SECRET_KEY: randomBytes(32).toString('hex'),
-      PROXMOXVNC_PUBLIC_URL: PUBLIC_URL,
-      PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '2',
-    };
-    a = await startTestGateway(env, sim.caPem);
-    b = await startTestGateway(env, sim.caPem);
-    for (const tg of [a, b]) await poll(() => request(`${address(tg)}/healthz`).then((r) => (r.body.dump(), r.statusCode)), (s) => s === 200, 'a ready replica');
-    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+    pair = await startReplicaPair({ PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '2' });
+    ({ sim, a, b, base } = pair);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await sim?.stop();
-    await redis?.stop();
-  });
-
-  const address = (tg: TestGateway) => `http://127.0.0.1:${(tg.gateway.app.server.address() as { port: number }).port}`;
-  const on = (tg: TestGateway, url: string) => `${address(tg)}${new URL(url, PUBLIC_URL).pathname}`;
-  const socketOn = (tg: TestGateway, location: string) => `${on(tg, location).replace('http:', 'ws:')}websocket`;
+  after(async () => pair?.stop());
 
   const viewer = async (tg: TestGateway, location: string, cookie: string) => {
     const opened = await openConsoleSocket(socketOn(tg, location), { origin: PUBLIC_URL, cookie });
