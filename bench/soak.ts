@@ -67,6 +67,8 @@ interface Reading {
   rssBytes: number;
   /** What V8 holds from the system for its heap, used or not: resident memory that is no leak. */
   heapCommittedBytes: number;
+  /** Resident memory V8's heap does not account for: where a native leak (TLS, sockets) would show. */
+  outsideHeapBytes: number;
   heapBytes: number;
   /** Memory outside the JS heap that V8 knows of: Buffers and other ArrayBuffers, mostly sockets' data. */
   externalBytes: number;
@@ -210,6 +212,7 @@ async function main(): Promise<void> {
         simulatorCpu: (simulatorMicros - previous.simulator) / 1000 / (now - previous.at),
         rssBytes: usage.memory.rss,
         heapCommittedBytes: usage.memory.heapTotal,
+        outsideHeapBytes: usage.memory.rss - usage.memory.heapTotal,
         heapBytes: usage.memory.heapUsed - usage.heapCodeBytes,
         externalBytes: usage.memory.external,
         holding: counts.holding,
@@ -229,7 +232,7 @@ async function main(): Promise<void> {
 
     const firstFull = readings.findIndex((r) => r.rampDone);
     const settled = readings.filter((r, i) => r.minute * 60_000 > RAMP_MS && firstFull !== -1 && i >= firstFull);
-    const verdict = (field: 'rssBytes' | 'heapCommittedBytes' | 'heapBytes' | 'externalBytes') => {
+    const verdict = (field: 'rssBytes' | 'heapCommittedBytes' | 'outsideHeapBytes' | 'heapBytes' | 'externalBytes') => {
       if (settled.length < 3) return ['n/a', 'n/a', 'too few readings after the ramp (run longer, or shorten --interval)'];
       const { slope, standardError } = fit(settled.map((r) => ({ x: r.minute, y: r[field] })));
       const mean = settled.reduce((sum, r) => sum + r[field], 0) / settled.length;
@@ -253,6 +256,7 @@ async function main(): Promise<void> {
           ['  JS heap', ...verdict('heapBytes')],
           ['  resident memory', ...verdict('rssBytes')],
           ['  V8 heap committed', ...verdict('heapCommittedBytes')],
+          ['  resident outside the V8 heap', ...verdict('outsideHeapBytes')],
           ['  external (Buffers)', ...verdict('externalBytes')],
         ]),
         '',
