@@ -49,6 +49,9 @@ export class GuestPower {
       const client = this.clients.for(grant.target);
       const creds = await credentialsOf(client, grant);
       const guest = await resolveGuest(client, creds, { node: grant.node, vmid: grant.vmid, type: grant.type });
+      // Forgotten before as well as after: the action ends the guest's consoles before Proxmox
+      // answers, and the pages then ask how the guest stands; a state from before would be wrong.
+      this.conditions.delete(session.id);
       const task = await client.powerAction(creds, guest.node, guest.type, grant.vmid, action);
       this.conditions.delete(session.id);
       this.metrics?.powerActions.labels(action, 'ok').inc();

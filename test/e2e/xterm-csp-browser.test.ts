@@ -11,10 +11,17 @@ import { serveTerminal, startPageHarness, type PageHarness } from './page-harnes
 declare function getComputedStyle(element: unknown): { color: string; fontFamily: string; height: string };
 declare const document: { querySelector(selector: string): unknown; querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> };
 
+/**
+ * xterm.js's own note that an idle task ran long, which a loaded machine causes: no page fault.
+ * Any other warning or error, CSP refusals among them, counts.
+ */
+const SLOW_TASK_NOTE = /^task queue exceeded allotted deadline by \d+ms$/;
+
 /** Every console message of level error or warning, and every CSP violation the page reports. */
 function watchProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
+    if (message.type() === 'warning' && SLOW_TASK_NOTE.test(message.text())) return;
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
@@ -34,8 +41,10 @@ describe('the xterm.js page under the CSP', () => {
   });
 
   for (const [name, profile] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
-    it(`${name}: no console error on load, typing and resizes; the nonce is fresh and style-src has no 'unsafe-inline'`, async () => {
+    it(`${name}: no console error on load, typing and resizes; the nonce is fresh and style-src has no 'unsafe-inline'`, async (t) => {
       const page = await (await fixture.context(profile)).newPage();
+      // Closed whatever happens: an open page holds the VM's serial port, which takes one terminal.
+      t.after(() => page.close());
       const problems = watchProblems(page);
       const link = await fixture.link({ console: 'xterm' });
       const answer = await page.goto(link);
@@ -58,11 +67,10 @@ describe('the xterm.js page under the CSP', () => {
       assert.match(style.font, /monospace/);
       assert.notEqual(style.row, '0px', 'rows have the measured height');
       const again = await (await fixture.context(profile)).newPage();
+      t.after(() => again.close());
       const second = (await again.goto(await fixture.link({ console: 'xterm' })))!.headers()['content-security-policy']!;
       assert.notEqual(second, csp, 'another answer, another nonce');
       assert.deepEqual(problems, []);
-      await page.close();
-      await again.close();
     });
   }
 
