@@ -32,5 +32,9 @@ export function growthRatio(run: (size: number) => void, size: number, { trials 
   return large / Math.max(small, 0.001);
 }
 
-/** Above this, growth is worse than linear: quadratic code measures about 4. */
-export const LINEAR_GROWTH_LIMIT = 3;
+/**
+ * Above this, growth is worse than linear: quadratic code measures about 4. Linear code measures
+ * 2 to 2.9 on this kind of machine, with tails to 3.3 in CI runs (a regex over a 100 KB string,
+ * a list of 64K chunks: cache and GC effects that grow a little faster than the input).
+ */
+export const LINEAR_GROWTH_LIMIT = 3.5;
