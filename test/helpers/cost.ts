@@ -15,14 +15,9 @@ export function growthRatio(run: (size: number) => void, size: number, { trials 
   // Repeat the small case until it is long enough to measure; the large case repeats as often.
   let repeats = 1;
   while (cpuMs(() => run(size)) * repeats < minCpuMs && repeats < 1 << 16) repeats *= 2;
-  const times = (n: number) => {
-    // From a collected heap: the previous trial's garbage would otherwise be collected in this
-    // one's time, more of it after a large trial (tests run with --expose-gc).
-    (globalThis as { gc?: () => void }).gc?.();
-    return cpuMs(() => {
-      for (let i = 0; i < repeats; i++) run(n);
-    });
-  };
+  const times = (n: number) => cpuMs(() => {
+    for (let i = 0; i < repeats; i++) run(n);
+  });
   let small = Infinity;
   let large = Infinity;
   for (let i = 0; i < trials; i++) {
