@@ -3,19 +3,10 @@
 // appears in both.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { launchChromium } from '../helpers/browser.js';
-import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import type { Page } from 'playwright-core';
 import { poll } from '../helpers/poll.js';
 import { screenRows } from '../helpers/xterm-screen.js';
-
-declare const document: { body: { dataset: Record<string, string | undefined> } };
-
-
-async function connected(page: Page): Promise<void> {
-  await poll(() => page.evaluate(() => document.body.dataset.state), (state) => state === 'connected', 'the connected state');
-}
+import { pageState, startConsoleFixture, untilConnected, type ConsoleFixture } from './console-fixture.js';
 
 async function type(page: Page, text: string): Promise<void> {
   await page.locator('.xterm').click();
@@ -23,35 +14,28 @@ async function type(page: Page, text: string): Promise<void> {
 }
 
 describe('two tabs of one xterm.js console session', () => {
-  let browser: Browser;
-  let sim: Simulator;
-  let tg: TestGateway;
+  let fx: ConsoleFixture;
 
   before(async () => {
-    browser = await launchChromium();
-    sim = await startSimulator({ host: '127.0.0.2', port: 0 });
-    tg = await startTestGateway({}, sim.caPem);
+    fx = await startConsoleFixture();
   });
   after(async () => {
-    await browser?.close();
-    await tg?.stop();
-    await sim?.stop();
+    await fx?.stop();
   });
 
   it("the second tab shows what the first typed, and each sees the other's typing", async () => {
-    const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', console: 'xterm', username: 'vncuser@pve', password: 'vncpass', vmid: '100' });
-    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
+    const { sim, tg } = fx;
     // One browser profile: the second tab has the session's cookie, as a tab opened from the first would.
-    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const context = await fx.context({ viewport: { width: 1000, height: 700 } });
     const first = await context.newPage();
-    await first.goto(created.body.url as string);
-    await connected(first);
+    await first.goto(await fx.link({ console: 'xterm' }));
+    await untilConnected(first);
     await type(first, 'echo typed-in-the-first-tab\n');
     await poll(() => screenRows(first), (rows) => rows.includes('typed-in-the-first-tab'), 'the answer in the first tab');
 
     const second = await context.newPage();
     await second.goto(first.url());
-    await connected(second);
+    await untilConnected(second);
     const rows = await poll(() => screenRows(second), (r) => r.includes('typed-in-the-first-tab'), "the first tab's command and answer in the second tab");
     assert.ok(rows.some((row) => row.endsWith('# echo typed-in-the-first-tab')), `the typed command too: ${JSON.stringify(rows)}`);
 
@@ -62,13 +46,12 @@ describe('two tabs of one xterm.js console session', () => {
     // A dropped connection (1013 here) reconnects to the same terminal, whose output is replayed: shown once, not twice.
     const sessionId = /\/console\/([^/]+)\//.exec(first.url())![1]!;
     tg.gateway.viewers.closeSession(sessionId, 1013, 'try again later');
-    await poll(() => first.evaluate(() => document.body.dataset.state), (state) => state !== 'connected', 'the drop');
-    await connected(first);
+    await poll(() => pageState(first), (state) => state !== 'connected', 'the drop');
+    await untilConnected(first);
     // Typed after the reconnect, so shown after the replayed output.
     await type(first, 'echo after-the-reconnect\n');
     const again = await poll(() => screenRows(first), (r) => r.includes('after-the-reconnect'), 'the screen after the reconnect');
     assert.equal(again.filter((row) => row === 'typed-in-the-first-tab').length, 1, `the replayed screen once: ${JSON.stringify(again)}`);
     assert.equal(sim.stats().termproxyCalls, 1, 'the same terminal after the reconnect');
-    await context.close();
   });
 });

@@ -13,7 +13,6 @@ import { parseVncRecording, VncRecordType } from '../../src/recordings/vnc-forma
 import { listeningPort, spawnGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { openConsoleSocket, redeem, startTestGateway } from '../helpers/gateway.js';
 import { keysTyped } from '../helpers/recordings.js';
-import { ENCODING_RAW } from '../helpers/rfb-client.js';
 
 describe('a recording when the gateway crashes', { timeout: 60_000 }, () => {
   let sim: Simulator;
@@ -55,10 +54,7 @@ describe('a recording when the gateway crashes', { timeout: 60_000 }, () => {
     const opened = await openConsoleSocket(`${origin.replace('http:', 'ws:')}${redeemed.location}websocket`, { origin, cookie: redeemed.cookie! });
     const client = opened.client!;
     await client.handshake({});
-    client.setPixelFormat32();
-    client.setEncodings([ENCODING_RAW]);
-    client.requestUpdate(false, 0, 0, client.width, client.height);
-    await client.readFramebufferUpdate();
+    await client.readWholeScreen();
     client.typeText('kept');
     client.requestUpdate(true, 0, 0, client.width, client.height);
     await client.readFramebufferUpdate();

@@ -12,7 +12,6 @@ import { startSimulator, type Simulator } from '../../sim/index.js';
 import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { ENCODING_RAW } from '../helpers/rfb-client.js';
 
 /** The origin users see (a load balancer's); each replica is reached at its own address below. */
 const PUBLIC_URL = 'http://console.test:8080';
@@ -60,10 +59,7 @@ describe('recordings across replicas sharing Redis and a folder', { timeout: 60_
     const opened = await openConsoleSocket(`${on(a, redeemed.location!).replace('http:', 'ws:')}websocket`, { origin: PUBLIC_URL, cookie: redeemed.cookie! });
     const client = opened.client!;
     await client.handshake({});
-    client.setPixelFormat32();
-    client.setEncodings([ENCODING_RAW]);
-    client.requestUpdate(false, 0, 0, client.width, client.height);
-    await client.readFramebufferUpdate();
+    await client.readWholeScreen();
     opened.ws!.close();
     await client.closed;
 

@@ -14,7 +14,7 @@ import { parseVncRecording, VncRecordType } from '../../src/recordings/vnc-forma
 import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 import { keysTyped } from '../helpers/recordings.js';
-import { ENCODING_RAW, type RfbTestClient } from '../helpers/rfb-client.js';
+import type { RfbTestClient } from '../helpers/rfb-client.js';
 
 interface Listed {
   id: string;
@@ -51,10 +51,7 @@ async function watchAndType(tg: TestGateway, link: string, text: string): Promis
   const received: Buffer[] = [];
   ws.on('message', (data: Buffer) => received.push(Buffer.from(data)));
   await client.handshake({});
-  client.setPixelFormat32();
-  client.setEncodings([ENCODING_RAW]);
-  client.requestUpdate(false, 0, 0, client.width, client.height);
-  await client.readFramebufferUpdate();
+  await client.readWholeScreen();
   client.typeText(text);
   client.requestUpdate(true, 0, 0, client.width, client.height);
   await client.readFramebufferUpdate();

@@ -360,6 +360,14 @@ export class RfbTestClient {
     }
   }
 
+  /** After the handshake: raw pixels at 32 bits per pixel, and the whole screen once. */
+  async readWholeScreen(timeoutMs = 5000): Promise<{ rects: Rect[] }> {
+    this.setPixelFormat32();
+    this.setEncodings([ENCODING_RAW]);
+    this.requestUpdate(false, 0, 0, this.width, this.height);
+    return this.readFramebufferUpdate(timeoutMs);
+  }
+
   /** Reads server messages until a FramebufferUpdate; cut texts on the way land in serverCutTexts. */
   async readFramebufferUpdate(timeoutMs = 5000): Promise<{ rects: Rect[] }> {
     const deadline = Date.now() + timeoutMs;
