@@ -15,6 +15,7 @@ import { RecordingStore } from '../../src/recordings/store.js';
 import { vncHeader, vncRecord, VncRecordType } from '../../src/recordings/vnc-format.js';
 import { leaks, recordReceived, type Received } from '../helpers/browser.js';
 import { poll } from '../helpers/poll.js';
+import { screenRows } from '../helpers/xterm-screen.js';
 import { seriousViolations } from './axe.js';
 import { DESKTOP, PHONE, startConsoleFixture, untilConnected, type ConsoleFixture } from './console-fixture.js';
 
@@ -33,7 +34,6 @@ declare const document: {
   body: { dataset: Record<string, string | undefined> };
   querySelector(selector: 'canvas'): PageCanvas | null;
   querySelector(selector: string): PageElement | null;
-  querySelectorAll(selector: string): Iterable<PageElement>;
 };
 declare class Event {
   constructor(type: string);
@@ -53,10 +53,6 @@ function canvasDigest(page: Page): Promise<{ width: number; height: number; dige
     }
     return { width: canvas.width, height: canvas.height, digest: hash, lit };
   });
-}
-
-function terminalRows(page: Page): Promise<string[]> {
-  return page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
 }
 
 const playerState = (page: Page) => page.evaluate(() => document.body.dataset.state ?? '');
@@ -179,7 +175,7 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
     await untilConnected(live);
     await live.locator('.xterm').click();
     await live.keyboard.type('hostname\n');
-    await poll(() => terminalRows(live), (rows) => rows.includes('ct01'), 'the answer on the live terminal');
+    await poll(() => screenRows(live), (rows) => rows.includes('ct01'), 'the answer on the live terminal');
     await live.close();
     const recording = await finishedRecording(sessionId);
     assert.equal(recording.kind, 'asciicast');
@@ -199,7 +195,7 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
       await controlsInView(page, profile.viewport);
       await playToEnd(page);
       assert.deepEqual(await seriousViolations(page), [], `${name}: axe-core`);
-      const rows = await poll(() => terminalRows(page), (r) => r.includes('ct01'), `${name}: the answer in the player`);
+      const rows = await poll(() => screenRows(page), (r) => r.includes('ct01'), `${name}: the answer in the player`);
       assert.ok(rows.some((row) => row.endsWith('# hostname')), `${name}: the typed command in the player`);
       await page.screenshot({ path: join(dir, '..', `player-term-${name}.png`) }).catch(() => undefined);
       await page.close();
