@@ -29,8 +29,8 @@ function clock(ms: number): string {
 }
 
 function sizeText(bytes: number): string {
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)}\u00a0KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)}\u00a0MiB`;
 }
 
 const facts = [

@@ -156,7 +156,6 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
       // The screen fits the window: scaled down on a phone, not cut off.
       const box = await page.locator('canvas').first().boundingBox();
       assert.ok(box && box.width <= profile.viewport.width + 1, `${name}: canvas ${JSON.stringify(box)}`);
-      await page.screenshot({ path: join(dir, `..`, `player-vnc-${name}.png`) }).catch(() => undefined);
       if (name === 'desktop') {
         await seek(page, 'start');
         assert.notEqual((await canvasDigest(page)).digest, last.digest, 'back at the start, the typed text is not there yet');
@@ -197,7 +196,6 @@ describe('recordings replayed in the player', { timeout: 180_000 }, () => {
       assert.deepEqual(await seriousViolations(page), [], `${name}: axe-core`);
       const rows = await poll(() => screenRows(page), (r) => r.includes('ct01'), `${name}: the answer in the player`);
       assert.ok(rows.some((row) => row.endsWith('# hostname')), `${name}: the typed command in the player`);
-      await page.screenshot({ path: join(dir, '..', `player-term-${name}.png`) }).catch(() => undefined);
       await page.close();
     }
   });
