@@ -12,7 +12,7 @@ import { pickLanguage } from '../../src/console/i18n/index.js';
 import { CONSOLE_CSP, renderConsolePage } from '../../src/console/pages.js';
 import { withStyleNonce } from '../../src/http/security-headers.js';
 import { ByteReader } from '../../src/console/rfb/byte-reader.js';
-import { negotiateBrowserSecurity, refuseInHandshake, securityResultOk } from '../../src/console/rfb/downstream.js';
+import { negotiateBrowserSecurity, securityResultFailure, securityResultOk } from '../../src/console/rfb/downstream.js';
 import { readClientInit } from '../../src/console/rfb/init.js';
 import { freePort } from '../helpers/gateway.js';
 
@@ -71,7 +71,9 @@ export const closeWith =
 export const refuseRfb =
   (reason: string): SocketScript =>
   async (ws) => {
-    await refuseInHandshake(reader(ws), (b) => ws.send(b), reason);
+    const send = (b: Buffer) => ws.send(b);
+    const failure = securityResultFailure(await negotiateBrowserSecurity(reader(ws), send), reason);
+    if (failure) send(failure);
     ws.close(1000, 'console unavailable');
   };
 

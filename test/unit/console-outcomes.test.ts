@@ -1,12 +1,12 @@
 // The outcome table both console pages share (src/console/outcomes.ts): its close codes are the
-// gateway's, every outcome has words, ends are told apart by their reason, and a refusal known
-// before any console is opened can travel inside the RFB handshake.
+// gateway's, every outcome has words, ends are told apart by their reason, and a console that
+// could not be opened is refused inside the RFB handshake with words noVNC shows.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { en } from '../../src/console/i18n/en.js';
 import { CLOSE_CODES, OUTCOMES, refusalOutcome } from '../../src/console/outcomes.js';
 import { ByteReader } from '../../src/console/rfb/byte-reader.js';
-import { refuseInHandshake } from '../../src/console/rfb/downstream.js';
+import { negotiateBrowserSecurity, securityResultFailure } from '../../src/console/rfb/downstream.js';
 import { endedOutcome } from '../../src/console/routes.js';
 import { VIEWER_LIMIT_CLOSE_CODE } from '../../src/console/socket.js';
 import { CONSOLE_UNAVAILABLE_CLOSE_CODE, SERIAL_NOT_CONFIGURED_CLOSE_CODE } from '../../src/console/term/bridge.js';
@@ -60,12 +60,14 @@ test('a refusal inside the RFB handshake: version, security None, then SecurityR
   const sent: Buffer[] = [];
   reader.push(Buffer.from('RFB 003.008\n\x01', 'latin1'));
   const reason = 'This console is already open in as many windows as allowed.';
-  assert.equal(await refuseInHandshake(reader, (b) => sent.push(Buffer.from(b)), reason), true);
+  const failure = securityResultFailure(await negotiateBrowserSecurity(reader, (b) => sent.push(Buffer.from(b))), reason);
+  assert.ok(failure);
+  sent.push(failure);
   const length = Buffer.alloc(4);
   length.writeUInt32BE(reason.length);
   assert.deepEqual(Buffer.concat(sent), Buffer.concat([Buffer.from('RFB 003.008\n\x01\x01\x00\x00\x00\x01', 'latin1'), length, Buffer.from(reason)]));
 
   const old = new ByteReader();
   old.push(Buffer.from('RFB 003.007\n\x01', 'latin1'));
-  assert.equal(await refuseInHandshake(old, () => {}, reason), false);
+  assert.equal(securityResultFailure(await negotiateBrowserSecurity(old, () => {}), reason), null, 'RFB 3.7 has no reason to carry');
 });

@@ -50,17 +50,3 @@ export function securityResultFailure(version: BrowserRfbVersion, reason: string
   text.copy(out, 8);
   return out;
 }
-
-/**
- * Refuses the browser inside the handshake, for a refusal known before any console is opened
- * (too many viewers, the session ended): version and security type are negotiated as usual, then
- * SecurityResult "failed" carries `reason`, which noVNC reports (`securityfailure`) where a bare
- * close would only say the connection went. The caller closes the websocket afterwards, with the
- * close code that tells the page what happened. False when the browser's version has no reason
- * to carry (RFB 3.3, 3.7).
- */
-export async function refuseInHandshake(reader: ByteReader, send: (bytes: Buffer) => void, reason: string): Promise<boolean> {
-  const failure = securityResultFailure(await negotiateBrowserSecurity(reader, send), reason);
-  if (failure) send(failure);
-  return failure !== null;
-}
