@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startSimulator, type Simulator } from '../../sim/index.js';
 import { launchChromium, leaks, recordReceived, type Received } from '../helpers/browser.js';
-import { createToken, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 import { screenRows } from '../helpers/xterm-screen.js';
 
 /** The page's DOM, as far as these in-page callbacks use it (the test program has no DOM types). */
@@ -24,25 +24,20 @@ declare const document: {
 
 describe('the xterm.js console in a real browser', () => {
   let browser: Browser;
-  let sim: Simulator;
-  let tg: TestGateway;
   const received: Received[] = [];
 
   before(async () => {
     browser = await launchChromium();
-    sim = await startSimulator({ host: '127.0.0.2', port: 0 });
-    tg = await startTestGateway({}, sim.caPem);
   });
   after(async () => {
     await browser?.close();
-    await tg?.stop();
-    await sim?.stop();
   });
+  const fx = useSimAndGateway();
 
   const openConsole = async (params: Record<string, string>): Promise<Page> => {
-    const created = await createToken(tg, {
+    const created = await createToken(fx.tg, {
       hostname: '127.0.0.2',
-      port: String(sim.port),
+      port: String(fx.sim.port),
       node: 'pve1',
       console: 'xterm',
       ...params,
@@ -92,11 +87,11 @@ describe('the xterm.js console in a real browser', () => {
   it('a window resize reaches the terminal as a termproxy resize', async () => {
     const page = await openConsole({ api_token: 'vncuser@pve!console=11111111-2222-3333-4444-555555555555', vmid: '100' });
     await typeCommand(page, 'web01');
-    const before = sim.terminal(100).resizes.length;
-    const first = sim.terminal(100).resizes.at(-1)!;
+    const before = fx.sim.terminal(100).resizes.length;
+    const first = fx.sim.terminal(100).resizes.at(-1)!;
     await page.setViewportSize({ width: 700, height: 420 });
     const resizes = await poll(
-      async () => sim.terminal(100).resizes.slice(before),
+      async () => fx.sim.terminal(100).resizes.slice(before),
       (r) => r.some((s) => s.cols < first.cols && s.rows < first.rows),
       'a smaller terminal size at the guest',
     );
@@ -106,10 +101,10 @@ describe('the xterm.js console in a real browser', () => {
   });
 
   it('sends nothing that identifies or unlocks Proxmox to the browser (invariant 1)', () => {
-    const secrets = sim.issuedSecrets();
+    const secrets = fx.sim.issuedSecrets();
     assert.ok(secrets.length >= 6, 'the simulator issued tickets and CSRF tokens');
     const needles = ['127.0.0.2', 'pve1', 'vncuser', 'vncpass', '11111111-2222-3333-4444-555555555555', ...secrets];
     assert.ok(received.length === 3 && received.every((r) => r.frames.length > 0), 'every page received websocket frames');
-    for (const r of received) assert.deepEqual(leaks(r, needles, [sim.port]), []);
+    for (const r of received) assert.deepEqual(leaks(r, needles, [fx.sim.port]), []);
   });
 });

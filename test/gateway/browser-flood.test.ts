@@ -1,35 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { openConsoleSocket, redeem } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 
 /**
  * Issue 12, findings 1 and 2: neither a refused request nor one console link may take the event
  * loop from everyone else.
  */
 describe('floods from one browser or one address', () => {
-  let sim: Simulator;
-  let tg: TestGateway;
-  let base: Record<string, string>;
-
-  before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
-    tg = await startTestGateway({ PROXMOXVNC_BROWSER_MESSAGES_PER_SECOND: '200', PROXMOXVNC_CLIPBOARD_MAX_BYTES: '4096' }, sim.caPem);
-    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
-  });
-  after(async () => {
-    await tg?.stop();
-    await sim?.stop();
-  });
+  const fx = useSimAndGateway({ PROXMOXVNC_BROWSER_MESSAGES_PER_SECOND: '200', PROXMOXVNC_CLIPBOARD_MAX_BYTES: '4096' }, { backend: 'builtin' });
 
   const openConsole = async () => {
-    const created = await createToken(tg, base);
-    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    const redeemed = await redeem(created.body.url as string);
-    const wsUrl = `${tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`;
-    const opened = await openConsoleSocket(wsUrl, { origin: tg.origin, cookie: redeemed.cookie! });
+    const redeemed = await redeem(await fx.link());
+    const wsUrl = `${fx.tg.origin.replace('http:', 'ws:')}${redeemed.location}websocket`;
+    const opened = await openConsoleSocket(wsUrl, { origin: fx.tg.origin, cookie: redeemed.cookie! });
     assert.equal(opened.status, 101);
     const closed = new Promise<number>((resolve) => opened.ws!.once('close', (code) => resolve(code)));
     return { client: opened.client!, ws: opened.ws!, wsUrl, cookie: redeemed.cookie!, closed };
@@ -46,9 +32,9 @@ describe('floods from one browser or one address', () => {
     assert.equal(await flood.closed, 1008);
 
     healthy.client.typeText('unaffected');
-    await poll(async () => sim.received(100).text, (text) => text.includes('unaffected'), 'keys of the other console at the guest');
+    await poll(async () => fx.sim.received(100).text, (text) => text.includes('unaffected'), 'keys of the other console at the guest');
     // The flooding page may reconnect: it was its connection that was cut, not its session.
-    const again = await openConsoleSocket(flood.wsUrl, { origin: tg.origin, cookie: flood.cookie });
+    const again = await openConsoleSocket(flood.wsUrl, { origin: fx.tg.origin, cookie: flood.cookie });
     assert.equal(again.status, 101);
     assert.equal((await again.client!.handshake({})).securityResult, 0);
     again.ws!.close();
@@ -66,13 +52,13 @@ describe('floods from one browser or one address', () => {
   });
 
   it('writes one refusal line per client address for a burst of foreign-origin upgrades, each line bounded', async () => {
-    const before = tg.logs.length;
+    const before = fx.tg.logs.length;
     const origin = `https://${'a'.repeat(15_000)}.example`;
     const statuses = await Promise.all(
-      Array.from({ length: 20 }, () => openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}/console/${'A'.repeat(22)}/websocket`, { origin }).then((r) => r.status)),
+      Array.from({ length: 20 }, () => openConsoleSocket(`${fx.tg.origin.replace('http:', 'ws:')}/console/${'A'.repeat(22)}/websocket`, { origin }).then((r) => r.status)),
     );
     assert.deepEqual(new Set(statuses), new Set([403]));
-    const refusals = tg.logs.slice(before).filter((line) => line.includes('foreign origin refused'));
+    const refusals = fx.tg.logs.slice(before).filter((line) => line.includes('foreign origin refused'));
     assert.equal(refusals.length, 1, refusals.join('\n').slice(0, 500));
     assert.ok(refusals[0]!.length < 2000, `a line of ${refusals[0]!.length} characters`);
   });

@@ -1,117 +1,105 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, freePort, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, freePort, openConsoleSocket, redeem, startTestGateway } from '../helpers/gateway.js';
 import { multipartForm } from '../helpers/multipart.js';
 import { poll } from '../helpers/poll.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 import { requireExecutable } from '../helpers/system.js';
 
 const run = promisify(execFile);
 
 describe('control API', () => {
-  let sim: Simulator;
-  let tg: TestGateway;
-  let base: Record<string, string>;
-
-  before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, durations: { loginFailureDelayMs: 50 } });
-    tg = await startTestGateway({}, sim.caPem);
-    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
-  });
-  after(async () => {
-    await tg?.stop();
-    await sim?.stop();
-  });
+  const fx = useSimAndGateway({}, { durations: { loginFailureDelayMs: 50 } });
 
   const post = (headers: Record<string, string>, body: string | Buffer) =>
-    request(`${tg.origin}/create`, { method: 'POST', headers, body });
+    request(`${fx.tg.origin}/create`, { method: 'POST', headers, body });
   const postForm = (fields: Record<string, string>) => {
     const form = multipartForm(fields);
-    return post({ authorization: tg.secret, 'content-type': form.contentType }, form.body);
+    return post({ authorization: fx.tg.secret, 'content-type': form.contentType }, form.body);
   };
 
   it('refuses a missing or wrong secret with 401 and accepts the bare and the Bearer form', async () => {
-    for (const authorization of [undefined, 'wrong', `Bearer ${tg.secret}x`]) {
-      const answer = await request(`${tg.origin}/status`, { headers: authorization ? { authorization } : {} });
+    for (const authorization of [undefined, 'wrong', `Bearer ${fx.tg.secret}x`]) {
+      const answer = await request(`${fx.tg.origin}/status`, { headers: authorization ? { authorization } : {} });
       assert.equal(answer.statusCode, 401);
       assert.deepEqual(await answer.body.json(), { status: 'error', error: 'unauthorized', message: 'missing or wrong Authorization header' });
     }
-    for (const authorization of [tg.secret, `Bearer ${tg.secret}`]) {
-      const answer = await request(`${tg.origin}/status`, { headers: { authorization } });
+    for (const authorization of [fx.tg.secret, `Bearer ${fx.tg.secret}`]) {
+      const answer = await request(`${fx.tg.origin}/status`, { headers: { authorization } });
       assert.equal(answer.statusCode, 200);
       await answer.body.dump();
     }
   });
 
   it('answers GET / with 401 as the original did, and /healthz without auth', async () => {
-    const root = await request(`${tg.origin}/`);
+    const root = await request(`${fx.tg.origin}/`);
     assert.equal(root.statusCode, 401);
     await root.body.dump();
-    const health = await request(`${tg.origin}/healthz`);
+    const health = await request(`${fx.tg.origin}/healthz`);
     assert.equal(health.statusCode, 200);
     assert.deepEqual(await health.body.json(), { status: 'ok' });
   });
 
   it("accepts the original README's multipart form with string values", async () => {
-    const answer = await postForm({ params: JSON.stringify(base) });
+    const answer = await postForm({ params: JSON.stringify(fx.params) });
     const body = (await answer.body.json()) as Record<string, string>;
     assert.equal(answer.statusCode, 200, JSON.stringify(body));
     assert.equal(body.status, 'success');
     assert.match(body.token ?? '', /^[A-Za-z0-9_-]{43}$/);
-    assert.equal(body.url, `${tg.origin}/vnc/${body.token}`);
+    assert.equal(body.url, `${fx.tg.origin}/vnc/${body.token}`);
     // The test gateway listens on port 0: its links name the port it was given.
-    assert.equal(new URL(body.url!).port, String((tg.gateway.app.server.address() as { port: number }).port));
+    assert.equal(new URL(body.url!).port, String((fx.tg.gateway.app.server.address() as { port: number }).port));
     const expires = Date.parse(body.expires_at ?? '');
     assert.ok(expires > Date.now() + 250_000 && expires <= Date.now() + 300_000, body.expires_at);
   });
 
   it("works with the original README's curl command, only its values changed", async () => {
     const curl = requireExecutable('curl', 'curl');
-    const params = JSON.stringify({ hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' });
-    const { stdout } = await run(curl, ['-sS', '-X', 'POST', `${tg.origin}/create`, '-H', `Authorization: ${tg.secret}`, '-F', `params=${params}`]);
+    const params = JSON.stringify(fx.params);
+    const { stdout } = await run(curl, ['-sS', '-X', 'POST', `${fx.tg.origin}/create`, '-H', `Authorization: ${fx.tg.secret}`, '-F', `params=${params}`]);
     const body = JSON.parse(stdout) as Record<string, string>;
     assert.equal(body.status, 'success', stdout);
-    assert.equal(body.url, `${tg.origin}/vnc/${body.token}`);
+    assert.equal(body.url, `${fx.tg.origin}/vnc/${body.token}`);
   });
 
   it('accepts urlencoded params and a JSON body, numbers as numbers', async () => {
     const urlencoded = await post(
-      { authorization: tg.secret, 'content-type': 'application/x-www-form-urlencoded' },
-      new URLSearchParams({ params: JSON.stringify(base) }).toString(),
+      { authorization: fx.tg.secret, 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ params: JSON.stringify(fx.params) }).toString(),
     );
     assert.equal(urlencoded.statusCode, 200, await urlencoded.body.text());
-    const json = await createToken(tg, { ...base, port: sim.port, vmid: 100 });
+    const json = await createToken(fx.tg, { ...fx.params, port: fx.sim.port, vmid: 100 });
     assert.equal(json.statusCode, 200, JSON.stringify(json.body));
   });
 
   it('names every bad field with 400 invalid_params', async () => {
-    const answer = await createToken(tg, { hostname: 'bad host!', port: '70000', vmid: 'abc', node: 'pve1;rm', username: 'vncuser@pve', password: 'vncpass', console: 'spice' });
+    const answer = await createToken(fx.tg, { hostname: 'bad host!', port: '70000', vmid: 'abc', node: 'pve1;rm', username: 'vncuser@pve', password: 'vncpass', console: 'spice' });
     assert.equal(answer.statusCode, 400);
     assert.equal(answer.body.error, 'invalid_params');
     const fields = answer.body.fields as Record<string, string>;
     assert.deepEqual(Object.keys(fields).sort(), ['console', 'hostname', 'node', 'port', 'vmid']);
-    const missing = await createToken(tg, { vmid: 100 });
+    const missing = await createToken(fx.tg, { vmid: 100 });
     assert.deepEqual(Object.keys(missing.body.fields as object).sort(), ['hostname', 'password', 'username']);
-    const notJson = await post({ authorization: tg.secret, 'content-type': 'application/x-www-form-urlencoded' }, 'params=%7Bnot-json');
+    const notJson = await post({ authorization: fx.tg.secret, 'content-type': 'application/x-www-form-urlencoded' }, 'params=%7Bnot-json');
     assert.equal(notJson.statusCode, 400);
     assert.deepEqual(((await notJson.body.json()) as { fields: object }).fields, { params: 'must be a JSON object' });
   });
 
   it('refuses a parameter it does not know, naming it and the one probably meant (a typo must not give full control)', async () => {
-    const typo = await createToken(tg, { ...base, view_onyl: 'true' });
+    const typo = await createToken(fx.tg, { ...fx.params, view_onyl: 'true' });
     assert.equal(typo.statusCode, 400);
     assert.equal(typo.body.error, 'invalid_params');
     assert.deepEqual(typo.body.fields, { view_onyl: 'is not a parameter of /create; did you mean "view_only"?' });
-    const stranger = await createToken(tg, { ...base, [`x${'y'.repeat(5000)}`]: 1 });
+    const stranger = await createToken(fx.tg, { ...fx.params, [`x${'y'.repeat(5000)}`]: 1 });
     const [name, problem] = Object.entries(stranger.body.fields as Record<string, string>)[0]!;
     assert.equal(name.length, 65, 'a long name is shown cut');
     assert.equal(problem, 'is not a parameter of /create');
     // A form field beside params is read by nobody either.
-    const beside = await postForm({ params: JSON.stringify(base), view_only: 'true' });
+    const beside = await postForm({ params: JSON.stringify(fx.params), view_only: 'true' });
     assert.equal(beside.statusCode, 400);
     assert.deepEqual(((await beside.body.json()) as { fields: object }).fields, { view_only: 'is not read beside params; put it inside params' });
   });
@@ -127,17 +115,17 @@ describe('control API', () => {
       ['application/x-www-form-urlencoded', '%zz=%%&params'],
     ];
     for (const [contentType, body] of cases) {
-      const res = await post({ authorization: tg.secret, 'content-type': contentType }, body);
+      const res = await post({ authorization: fx.tg.secret, 'content-type': contentType }, body);
       const answer = (await res.body.json()) as { status: string; error: string; message: string };
       assert.equal(res.statusCode, 400, `${contentType}: ${JSON.stringify(body)} gave ${res.statusCode} ${JSON.stringify(answer)}`);
       assert.equal(answer.status, 'error');
       assert.match(answer.error, /^invalid_(request|params)$/);
     }
-    assert.equal((await createToken(tg, base)).statusCode, 200, 'the gateway still serves');
+    assert.equal((await createToken(fx.tg, fx.params)).statusCode, 200, 'the gateway still serves');
   });
 
   it("answers the framework's own refusals in the API's shape, without echoing the URL (issue 12, finding 9)", async () => {
-    const port = Number(new URL(tg.origin).port);
+    const port = Number(new URL(fx.tg.origin).port);
     const raw = (text: string) =>
       new Promise<string>((resolve) => {
         const socket = connect(port, '127.0.0.1');
@@ -163,7 +151,7 @@ describe('control API', () => {
   it('answers an unknown path 404 in the API\'s shape whatever its body, even one the framework refuses', async () => {
     for (const path of ['/links', '/sessions/../links', '/console/abc/']) {
       for (const [type, body] of [['application/json', ''], ['application/json', '{not json'], ['text/plain', 'x']] as const) {
-        const answer = await request(`${tg.origin}${path}`, { method: 'POST', headers: { 'content-type': type, authorization: tg.secret }, body });
+        const answer = await request(`${fx.tg.origin}${path}`, { method: 'POST', headers: { 'content-type': type, authorization: fx.tg.secret }, body });
         assert.equal(answer.statusCode, 404, `${path} ${type} ${JSON.stringify(body)}`);
         assert.deepEqual(await answer.body.json(), { status: 'error', error: 'not_found', message: 'no such route' });
       }
@@ -171,7 +159,7 @@ describe('control API', () => {
   });
 
   it('authenticates before it parses a body: an empty JSON body without the secret gets 401', async () => {
-    const answer = await request(`${tg.origin}/sessions/${'A'.repeat(22)}`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '' });
+    const answer = await request(`${fx.tg.origin}/sessions/${'A'.repeat(22)}`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '' });
     assert.equal(answer.statusCode, 401);
     assert.equal(((await answer.body.json()) as { error: string }).error, 'unauthorized');
     const broken = await post({ 'content-type': 'application/json' }, '{not json');
@@ -180,17 +168,17 @@ describe('control API', () => {
   });
 
   it('answers 413 for bodies over 64 KiB, 415 for other media types, 405 for other methods', async () => {
-    const big = JSON.stringify({ ...base, title: 'x'.repeat(70_000) });
-    const jsonTooBig = await post({ authorization: tg.secret, 'content-type': 'application/json' }, big);
+    const big = JSON.stringify({ ...fx.params, title: 'x'.repeat(70_000) });
+    const jsonTooBig = await post({ authorization: fx.tg.secret, 'content-type': 'application/json' }, big);
     assert.equal(jsonTooBig.statusCode, 413);
     assert.equal(((await jsonTooBig.body.json()) as { error: string }).error, 'payload_too_large');
     const multipartTooBig = await postForm({ params: big });
     assert.equal(multipartTooBig.statusCode, 413);
     await multipartTooBig.body.dump();
-    const text = await post({ authorization: tg.secret, 'content-type': 'text/plain' }, 'hello');
+    const text = await post({ authorization: fx.tg.secret, 'content-type': 'text/plain' }, 'hello');
     assert.equal(text.statusCode, 415);
     assert.equal(((await text.body.json()) as { error: string }).error, 'unsupported_media_type');
-    const get = await request(`${tg.origin}/create`, { headers: { authorization: tg.secret } });
+    const get = await request(`${fx.tg.origin}/create`, { headers: { authorization: fx.tg.secret } });
     assert.equal(get.statusCode, 405);
     assert.equal(get.headers.allow, 'POST');
     await get.body.dump();
@@ -207,7 +195,7 @@ describe('control API', () => {
       [{ hostname: '127.0.0.3', port: String(await freePort('127.0.0.3')) }, 502, 'proxmox_unreachable'],
     ];
     for (const [override, status, code] of cases) {
-      const answer = await createToken(tg, { ...base, ...override });
+      const answer = await createToken(fx.tg, { ...fx.params, ...override });
       assert.equal(answer.statusCode, status, `${code}: ${JSON.stringify(answer.body)}`);
       assert.equal(answer.body.status, 'error');
       assert.equal(answer.body.error, code);
@@ -218,70 +206,70 @@ describe('control API', () => {
   });
 
   it('answers 504 proxmox_timeout when Proxmox is too slow', async () => {
-    const slow = await startTestGateway({ PROXMOXVNC_PROXMOX_TIMEOUT: '1' }, sim.caPem);
-    sim.setFaults({ delayMs: 1500 });
+    const slow = await startTestGateway({ PROXMOXVNC_PROXMOX_TIMEOUT: '1' }, fx.sim.caPem);
+    fx.sim.setFaults({ delayMs: 1500 });
     try {
-      const answer = await createToken(slow, base);
+      const answer = await createToken(slow, fx.params);
       assert.equal(answer.statusCode, 504, JSON.stringify(answer.body));
       assert.equal(answer.body.error, 'proxmox_timeout');
     } finally {
-      sim.setFaults({ delayMs: 0 });
+      fx.sim.setFaults({ delayMs: 0 });
       await slow.stop();
     }
   });
 
   it('finds the node when it is omitted, and detects the guest type', async () => {
-    const { node: _node, ...withoutNode } = base;
-    const answer = await createToken(tg, withoutNode);
+    const { node: _node, ...withoutNode } = fx.params;
+    const answer = await createToken(fx.tg, withoutNode);
     assert.equal(answer.statusCode, 200, JSON.stringify(answer.body));
   });
 
   it('accepts an API token instead of a password', async () => {
-    const { username: _u, password: _p, ...rest } = base;
-    const answer = await createToken(tg, { ...rest, api_token: 'vncuser@pve!console=11111111-2222-3333-4444-555555555555' });
+    const { username: _u, password: _p, ...rest } = fx.params;
+    const answer = await createToken(fx.tg, { ...rest, api_token: 'vncuser@pve!console=11111111-2222-3333-4444-555555555555' });
     assert.equal(answer.statusCode, 200, JSON.stringify(answer.body));
   });
 
   it('with validate false checks nothing and hands out a token', async () => {
-    const answer = await createToken(tg, { ...base, password: 'wrong-but-unchecked', validate: 'false' });
+    const answer = await createToken(fx.tg, { ...fx.params, password: 'wrong-but-unchecked', validate: 'false' });
     assert.equal(answer.statusCode, 200, JSON.stringify(answer.body));
   });
 
   it('keeps per-token limits within the configured maxima', async () => {
-    const answer = await createToken(tg, { ...base, ttl: 100_000, max_duration: 10_000_000 });
+    const answer = await createToken(fx.tg, { ...fx.params, ttl: 100_000, max_duration: 10_000_000 });
     assert.equal(answer.statusCode, 400);
     assert.deepEqual(Object.keys(answer.body.fields as object).sort(), ['max_duration', 'ttl']);
   });
 
   it('revokes a pending token and ends a session on request', async () => {
-    const created = await createToken(tg, base);
+    const created = await createToken(fx.tg, fx.params);
     const token = created.body.token as string;
-    const revoke = await request(`${tg.origin}/tokens/${token}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    const revoke = await request(`${fx.tg.origin}/tokens/${token}`, { method: 'DELETE', headers: { authorization: fx.tg.secret } });
     assert.equal(revoke.statusCode, 200);
     await revoke.body.dump();
-    const again = await request(`${tg.origin}/tokens/${token}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    const again = await request(`${fx.tg.origin}/tokens/${token}`, { method: 'DELETE', headers: { authorization: fx.tg.secret } });
     assert.equal(again.statusCode, 404);
     await again.body.dump();
-    const opened = await request(`${tg.origin}/vnc/${token}`);
+    const opened = await request(`${fx.tg.origin}/vnc/${token}`);
     assert.equal(opened.statusCode, 404);
     await opened.body.dump();
 
-    const live = await createToken(tg, base);
+    const live = await createToken(fx.tg, fx.params);
     const redeemed = await request(live.body.url as string);
     const sessionId = /\/console\/([^/]+)\//.exec(String(redeemed.headers.location))?.[1];
     await redeemed.body.dump();
     assert.ok(sessionId);
-    const end = await request(`${tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    const end = await request(`${fx.tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: fx.tg.secret } });
     assert.equal(end.statusCode, 200);
     await end.body.dump();
-    assert.equal(await tg.gateway.sessions.get(sessionId), null);
+    assert.equal(await fx.tg.gateway.sessions.get(sessionId), null);
   });
 
   it("reports sessions in /status in the original's shape, without credentials", async () => {
-    const created = await createToken(tg, base);
+    const created = await createToken(fx.tg, fx.params);
     const redeemed = await request(created.body.url as string);
     await redeemed.body.dump();
-    const answer = await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } });
+    const answer = await request(`${fx.tg.origin}/status`, { headers: { authorization: fx.tg.secret } });
     const status = (await answer.body.json()) as Record<string, unknown> & { sessions: Record<string, unknown>[] };
     for (const key of ['total_sessions', 'pending_tokens', 'sessions_created', 'sessions_active', 'sessions_disconnected']) {
       assert.equal(typeof status[key], 'number', key);
@@ -295,16 +283,16 @@ describe('control API', () => {
     assert.equal(entry.vmid, '100');
     assert.equal(entry.node, 'pve1');
     assert.equal(entry.type, 'qemu');
-    assert.equal(entry.url, `${tg.origin}/console/${entry.session_id}/`);
+    assert.equal(entry.url, `${fx.tg.origin}/console/${entry.session_id}/`);
     const text = JSON.stringify(status);
     assert.ok(!/vncpass|PVE:|PVEVNC|CSRF/i.test(text), text);
   });
 
   it('exports Prometheus metrics: tokens, and sessions by state, console kind and guest type', async () => {
-    const created = await createToken(tg, base);
+    const created = await createToken(fx.tg, fx.params);
     const redeemed = await request(created.body.url as string);
     await redeemed.body.dump();
-    const answer = await request(`${tg.origin}/metrics`);
+    const answer = await request(`${fx.tg.origin}/metrics`);
     assert.equal(answer.statusCode, 200);
     assert.match(String(answer.headers['content-type']), /^text\/plain/);
     const text = await answer.body.text();
@@ -323,21 +311,21 @@ describe('control API', () => {
 
   it('counts a console that fails to open in proxmox_errors_total, and times the websocket dial', async () => {
     const errors = async () => {
-      const text = await (await request(`${tg.origin}/metrics`)).body.text();
+      const text = await (await request(`${fx.tg.origin}/metrics`)).body.text();
       return { text, failed: Number(/^proxmoxvnc_proxmox_errors_total\{code="proxmox_auth_failed"\} (\d+)$/m.exec(text)?.[1] ?? 0) };
     };
     const before = await errors();
     // Not checked at /create: the wrong password is found when the console opens.
-    const created = await createToken(tg, { ...base, password: 'wrong', validate: 'false' });
+    const created = await createToken(fx.tg, { ...fx.params, password: 'wrong', validate: 'false' });
     const { location, cookie } = await redeem(created.body.url as string);
-    const opened = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${location!}websocket`, { origin: tg.origin, cookie: cookie! });
+    const opened = await openConsoleSocket(`${fx.tg.origin.replace('http:', 'ws:')}${location!}websocket`, { origin: fx.tg.origin, cookie: cookie! });
     // The browser's half of the handshake: the failure comes as its SecurityResult.
     const refused = await opened.client!.handshake({}).catch((error: Error) => error);
     assert.ok(refused instanceof Error || refused.securityResult !== 0, 'the console did not open');
     // Counted once the bridge has returned, a moment after the browser's socket closed.
     await poll(async () => (await errors()).failed, (n) => n === before.failed + 1, 'the failed opening counted');
-    const good = await redeem((await createToken(tg, base)).body.url as string);
-    const viewer = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${good.location!}websocket`, { origin: tg.origin, cookie: good.cookie! });
+    const good = await redeem((await createToken(fx.tg, fx.params)).body.url as string);
+    const viewer = await openConsoleSocket(`${fx.tg.origin.replace('http:', 'ws:')}${good.location!}websocket`, { origin: fx.tg.origin, cookie: good.cookie! });
     assert.equal((await viewer.client!.handshake({})).securityResult, 0);
     viewer.ws!.close();
     assert.match((await errors()).text, /^proxmoxvnc_proxmox_call_seconds_count\{route="\/nodes\/\{node\}\/qemu\/\{vmid\}\/vncwebsocket",outcome="ok"\} [1-9]/m);

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { startSimulator, type Simulator } from '../../sim/index.js';
 import { parseVncRecording, VncRecordType } from '../../src/recordings/vnc-format.js';
 import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
 import { keysTyped } from '../helpers/recordings.js';
 import type { RfbTestClient } from '../helpers/rfb-client.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 
 interface Listed {
   id: string;
@@ -59,56 +59,51 @@ async function watchAndType(tg: TestGateway, link: string, text: string): Promis
 }
 
 describe('recordings through the gateway', { timeout: 60_000 }, () => {
-  let sim: Simulator;
-  let tg: TestGateway;
-  let plain: TestGateway;
   let dir: string;
-  let base: Record<string, string>;
-
-  before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+  const fx = useSimAndGateway(async () => {
     dir = join(await mkdtemp(join(tmpdir(), 'pvnc-rec-')), 'recordings');
-    tg = await startTestGateway({ PROXMOXVNC_RECORDING_DIR: dir }, sim.caPem);
-    plain = await startTestGateway({}, sim.caPem);
-    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
+    return { PROXMOXVNC_RECORDING_DIR: dir };
+  }, { backend: 'builtin' });
+  /** A second gateway, without recording_dir. */
+  let plain: TestGateway;
+  before(async () => {
+    plain = await startTestGateway({}, fx.sim.caPem);
   });
   after(async () => {
-    await tg?.stop();
     await plain?.stop();
-    await sim?.stop();
     if (dir) await rm(join(dir, '..'), { recursive: true, force: true });
   });
 
   it('refuses record without recording_dir, naming the field and the setting', async () => {
-    const created = await createToken(plain, { ...base, record: true });
+    const created = await createToken(plain, { ...fx.params, record: true });
     assert.equal(created.statusCode, 400);
     assert.equal(created.body.error, 'invalid_params');
     assert.match(String((created.body.fields as Record<string, string>).record), /recording_dir/);
     assert.equal((await control(plain, 'GET', '/recordings')).status, 404);
     // Without record nothing is written, with recording_dir or without.
-    assert.equal((await createToken(plain, { ...base, record: false })).statusCode, 200);
+    assert.equal((await createToken(plain, { ...fx.params, record: false })).statusCode, 200);
   });
 
   it('refuses to start with a recording_dir it cannot use, naming it', async () => {
     const file = join(dir, '..', 'a-file');
     await writeFile(file, '');
-    await assert.rejects(startTestGateway({ PROXMOXVNC_RECORDING_DIR: join(file, 'recordings') }, sim.caPem), /recording_dir .*a-file\/recordings cannot be used/);
+    await assert.rejects(startTestGateway({ PROXMOXVNC_RECORDING_DIR: join(file, 'recordings') }, fx.sim.caPem), /recording_dir .*a-file\/recordings cannot be used/);
   });
 
   it('records a viewer connection from the ServerInit on into a 0600 file, with the tag and no Proxmox secret', async () => {
-    const created = await createToken(tg, { ...base, record: true, tag: 'customer-42' });
+    const created = await createToken(fx.tg, { ...fx.params, record: true, tag: 'customer-42' });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    const { sessionId, client, ws, received } = await watchAndType(tg, created.body.url as string, 'recorded');
+    const { sessionId, client, ws, received } = await watchAndType(fx.tg, created.body.url as string, 'recorded');
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
     // Written as the session goes: the bytes are on disk within a second or so, before the end.
-    const during = await poll(() => listed(tg), (list) => list.some((r) => r.session_id === sessionId && r.size > 100_000), 'the recording on disk while the viewer watches');
+    const during = await poll(() => listed(fx.tg), (list) => list.some((r) => r.session_id === sessionId && r.size > 100_000), 'the recording on disk while the viewer watches');
     const recording = during.find((r) => r.session_id === sessionId) as Listed;
-    const status = JSON.parse((await control(tg, 'GET', '/status')).body.toString()) as { sessions: { session_id: string; recorded: boolean }[] };
+    const status = JSON.parse((await control(fx.tg, 'GET', '/status')).body.toString()) as { sessions: { session_id: string; recorded: boolean }[] };
     assert.equal(status.sessions.find((s) => s.session_id === sessionId)?.recorded, true, '/status says the session is recorded');
     assert.equal(recording.ended_at, undefined);
     ws.close();
     await client.closed;
-    const [done] = await poll(() => listed(tg), (list) => list.some((r) => r.id === recording.id && r.ended_at !== undefined), 'the finished recording');
+    const [done] = await poll(() => listed(fx.tg), (list) => list.some((r) => r.id === recording.id && r.ended_at !== undefined), 'the finished recording');
     assert.ok(done);
     assert.deepEqual({ kind: done.kind, tag: done.tag, vmid: done.vmid, session_id: done.session_id }, { kind: 'vnc', tag: 'customer-42', vmid: 100, session_id: sessionId });
     assert.ok(done.duration > 0 && done.stopped === undefined);
@@ -136,52 +131,52 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
     // Times never go back.
     assert.ok(parsed.records.every((r, i) => i === 0 || r.ms >= parsed.records[i - 1]!.ms));
 
-    const secrets = [...sim.issuedSecrets(), 'vncpass', 'RFB 003.008'];
-    assert.ok(sim.issuedSecrets().length >= 2, 'the simulator issued a ticket and a VNC password');
+    const secrets = [...fx.sim.issuedSecrets(), 'vncpass', 'RFB 003.008'];
+    assert.ok(fx.sim.issuedSecrets().length >= 2, 'the simulator issued a ticket and a VNC password');
     for (const file of files) {
       const content = await readFile(join(dir, file));
       for (const secret of secrets) assert.ok(!content.includes(Buffer.from(secret, 'latin1')), `${file} holds ${secret.slice(0, 8)}…`);
     }
 
     // The file as the API serves it, then gone.
-    const served = await control(tg, 'GET', `/recordings/${done.id}`);
+    const served = await control(fx.tg, 'GET', `/recordings/${done.id}`);
     assert.equal(served.status, 200);
     assert.ok(served.body.equals(bytes));
     assert.match(String(served.headers['content-disposition']), new RegExp(`${done.id}\\.pvncrec`));
-    assert.equal((await control(tg, 'DELETE', `/recordings/${done.id}`)).status, 200);
-    assert.equal((await control(tg, 'GET', `/recordings/${done.id}`)).status, 404);
-    assert.equal((await control(tg, 'DELETE', `/recordings/${done.id}`)).status, 404);
+    assert.equal((await control(fx.tg, 'DELETE', `/recordings/${done.id}`)).status, 200);
+    assert.equal((await control(fx.tg, 'GET', `/recordings/${done.id}`)).status, 404);
+    assert.equal((await control(fx.tg, 'DELETE', `/recordings/${done.id}`)).status, 404);
     assert.deepEqual(await readdir(dir), []);
   });
 
   it('needs the control secret and takes no name but a recording id', async () => {
     const outside = join(dir, '..', 'outside.json');
     await writeFile(outside, '{"id":"x","kind":"vnc"}');
-    const noSecret = await request(`${tg.origin}/recordings`);
+    const noSecret = await request(`${fx.tg.origin}/recordings`);
     assert.equal(noSecret.statusCode, 401);
     await noSecret.body.dump();
     for (const id of ['..%2Foutside', '..%2F..%2Fetc%2Fpasswd', '%2e%2e%2foutside', 'ABCDEF0123456789abcdef0123456789', '0123456789abcdef0123456789abcde', `${'a'.repeat(32)}.json`, 'outside']) {
       for (const method of ['GET', 'DELETE'] as const) {
-        const answer = await control(tg, method, `/recordings/${id}`);
+        const answer = await control(fx.tg, method, `/recordings/${id}`);
         assert.ok(answer.status === 404 || answer.status === 400, `${method} ${id}: ${answer.status}`);
         assert.ok(!answer.body.toString().includes('"kind":"vnc"'), `${method} ${id} served a file`);
       }
-      assert.ok([400, 404].includes((await control(tg, 'POST', `/recordings/${id}/link`)).status), id);
+      assert.ok([400, 404].includes((await control(fx.tg, 'POST', `/recordings/${id}/link`)).status), id);
     }
-    assert.equal((await control(tg, 'GET', '/recordings/..%2F..%2Fetc%2Fpasswd')).body.includes(Buffer.from('root:')), false);
+    assert.equal((await control(fx.tg, 'GET', '/recordings/..%2F..%2Fetc%2Fpasswd')).body.includes(Buffer.from('root:')), false);
     assert.ok((await stat(outside)).isFile(), 'nothing outside the folder was deleted');
   });
 
   it('hands out a one-time player link: redeemed once for a cookie of that recording only', async () => {
-    const created = await createToken(tg, { ...base, record: true });
-    const { sessionId, client, ws } = await watchAndType(tg, created.body.url as string, 'x');
+    const created = await createToken(fx.tg, { ...fx.params, record: true });
+    const { sessionId, client, ws } = await watchAndType(fx.tg, created.body.url as string, 'x');
     ws.close();
     await client.closed;
-    const [recording] = await poll(() => listed(tg), (list) => list.some((r) => r.session_id === sessionId && r.ended_at !== undefined), 'the recording');
-    const made = await control(tg, 'POST', `/recordings/${recording!.id}/link`);
+    const [recording] = await poll(() => listed(fx.tg), (list) => list.some((r) => r.session_id === sessionId && r.ended_at !== undefined), 'the recording');
+    const made = await control(fx.tg, 'POST', `/recordings/${recording!.id}/link`);
     assert.equal(made.status, 200, made.body.toString());
     const { url, expires_at } = JSON.parse(made.body.toString()) as { url: string; expires_at: string };
-    assert.match(url, new RegExp(`^${tg.origin}/play/[A-Za-z0-9_-]{40,}$`));
+    assert.match(url, new RegExp(`^${fx.tg.origin}/play/[A-Za-z0-9_-]{40,}$`));
     assert.ok(Date.parse(expires_at) > Date.now());
 
     // HEAD (a link preview) does not use it up.
@@ -196,7 +191,7 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
     assert.equal((await redeem(url)).statusCode, 404, 'a player link works once');
 
     const get = async (path: string, cookie?: string) => {
-      const answer = await request(`${tg.origin}${path}`, { headers: cookie ? { cookie } : {} });
+      const answer = await request(`${fx.tg.origin}${path}`, { headers: cookie ? { cookie } : {} });
       return { status: answer.statusCode, headers: answer.headers, body: Buffer.from(await answer.body.arrayBuffer()) };
     };
     const page = await get(opened.location as string, opened.cookie);
@@ -217,9 +212,9 @@ describe('recordings through the gateway', { timeout: 60_000 }, () => {
 
   it('stops a recording at recording_max_bytes and says so in the file and in the listing', async () => {
     const capDir = join(dir, '..', 'capped');
-    const capped = await startTestGateway({ PROXMOXVNC_RECORDING_DIR: capDir, PROXMOXVNC_RECORDING_MAX_BYTES: String(256 * 1024) }, sim.caPem);
+    const capped = await startTestGateway({ PROXMOXVNC_RECORDING_DIR: capDir, PROXMOXVNC_RECORDING_MAX_BYTES: String(256 * 1024) }, fx.sim.caPem);
     try {
-      const created = await createToken(capped, { ...base, record: 'true' });
+      const created = await createToken(capped, { ...fx.params, record: 'true' });
       // One full 800x600 screen at 32 bits is 1.9 MB: well past the cap.
       const { client, ws } = await watchAndType(capped, created.body.url as string, 'abc');
       ws.close();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { request } from 'undici';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, openConsoleSocket, redeem } from '../helpers/gateway.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 
 /** The HTTP status a websocket upgrade got (101 when it opened). */
 async function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
@@ -12,28 +12,10 @@ async function upgradeStatus(url: string, headers: Record<string, string>): Prom
 }
 
 describe('redemption and the session page', () => {
-  let sim: Simulator;
-  let tg: TestGateway;
-  let params: Record<string, string>;
-
-  before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0 });
-    tg = await startTestGateway({}, sim.caPem);
-    params = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
-  });
-  after(async () => {
-    await tg?.stop();
-    await sim?.stop();
-  });
-
-  const newLink = async (extra: Record<string, string> = {}) => {
-    const created = await createToken(tg, { ...params, ...extra });
-    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    return created.body.url as string;
-  };
+  const fx = useSimAndGateway();
 
   it('redeems once: 302 to the console page with an HttpOnly cookie scoped to the session', async () => {
-    const link = await newLink();
+    const link = await fx.link();
     const first = await redeem(link);
     assert.equal(first.statusCode, 302);
     assert.match(first.location ?? '', /^\/console\/[A-Za-z0-9_-]{22}\/$/);
@@ -49,15 +31,15 @@ describe('redemption and the session page', () => {
   });
 
   it('shows the Invalid session page for unknown and expired tokens', async () => {
-    const unknown = await redeem(`${tg.origin}/vnc/${'A'.repeat(43)}`);
+    const unknown = await redeem(`${fx.tg.origin}/vnc/${'A'.repeat(43)}`);
     assert.equal(unknown.statusCode, 404);
     assert.match(unknown.body, /Invalid session\./);
-    const garbage = await redeem(`${tg.origin}/vnc/%3Cscript%3E`);
+    const garbage = await redeem(`${fx.tg.origin}/vnc/%3Cscript%3E`);
     assert.equal(garbage.statusCode, 404);
     assert.doesNotMatch(garbage.body, /<script>/);
-    const malformed = await redeem(`${tg.origin}/vnc/%ff%00`);
+    const malformed = await redeem(`${fx.tg.origin}/vnc/%ff%00`);
     assert.equal(malformed.statusCode, 400);
-    const link = await newLink({ ttl: '1' });
+    const link = await fx.link({ ttl: '1' });
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const expired = await redeem(link);
     assert.equal(expired.statusCode, 404);
@@ -65,7 +47,7 @@ describe('redemption and the session page', () => {
   });
 
   it('does not redeem on HEAD', async () => {
-    const link = await newLink();
+    const link = await fx.link();
     const head = await request(link, { method: 'HEAD' });
     assert.equal(head.statusCode, 200);
     await head.body.dump();
@@ -73,7 +55,7 @@ describe('redemption and the session page', () => {
   });
 
   it('lets exactly one of many concurrent redemptions win (invariant 2)', async () => {
-    const link = await newLink();
+    const link = await fx.link();
     const results = await Promise.all(Array.from({ length: 50 }, () => redeem(link)));
     assert.equal(results.filter((r) => r.statusCode === 302).length, 1);
     assert.equal(results.filter((r) => r.statusCode === 404).length, 49);
@@ -82,7 +64,7 @@ describe('redemption and the session page', () => {
   it('makes tokens of at least 128 bits that never repeat (invariant 2)', async () => {
     const tokens = new Set<string>();
     for (let i = 0; i < 20; i++) {
-      const created = await createToken(tg, { ...params, validate: 'false' });
+      const created = await createToken(fx.tg, { ...fx.params, validate: 'false' });
       const token = created.body.token as string;
       assert.ok(Buffer.from(token, 'base64url').length * 8 >= 128, token);
       tokens.add(token);
@@ -91,8 +73,8 @@ describe('redemption and the session page', () => {
   });
 
   it('opens nothing with the session URL alone: page, state and websocket need the cookie (invariant 4)', async () => {
-    const { location, cookie } = await redeem(await newLink());
-    const pageUrl = `${tg.origin}${location}`;
+    const { location, cookie } = await redeem(await fx.link());
+    const pageUrl = `${fx.tg.origin}${location}`;
     const wsUrl = pageUrl.replace('http:', 'ws:') + 'websocket';
 
     const withCookie = await request(pageUrl, { headers: { cookie: cookie as string } });
@@ -106,23 +88,23 @@ describe('redemption and the session page', () => {
       const state = await request(`${pageUrl}state`, { headers });
       assert.equal(state.statusCode, 404);
       await state.body.dump();
-      assert.equal(await upgradeStatus(wsUrl, { origin: tg.origin, ...headers }), 403);
+      assert.equal(await upgradeStatus(wsUrl, { origin: fx.tg.origin, ...headers }), 403);
     }
     assert.equal(await upgradeStatus(wsUrl, { origin: 'https://evil.example', cookie: cookie as string }), 403);
     assert.equal(await upgradeStatus(wsUrl, { cookie: cookie as string }), 403);
-    assert.equal(await upgradeStatus(wsUrl, { origin: tg.origin, cookie: cookie as string }), 101);
+    assert.equal(await upgradeStatus(wsUrl, { origin: fx.tg.origin, cookie: cookie as string }), 101);
   });
 
   it('completes a session URL without its final slash, and answers odd session ids with 404, never 500', async () => {
-    const { location } = await redeem(await newLink());
+    const { location } = await redeem(await fx.link());
     assert.ok(location);
-    const bare = await request(`${tg.origin}${location.replace(/\/$/, '')}`);
+    const bare = await request(`${fx.tg.origin}${location.replace(/\/$/, '')}`);
     assert.equal(bare.statusCode, 301);
     assert.equal(bare.headers.location, location);
     await bare.body.dump();
     for (const id of ['%C3%94l%0E%C2%B6', 'a%0D%0ASet-Cookie:%20x=1', 'short', '..%2F..']) {
       for (const path of [`/console/${id}`, `/console/${id}/`, `/console/${id}/state`]) {
-        const res = await request(`${tg.origin}${path}`);
+        const res = await request(`${fx.tg.origin}${path}`);
         assert.ok(res.statusCode === 403 || res.statusCode === 404, `${path}: ${res.statusCode}`);
         assert.equal(res.headers['set-cookie'], undefined);
         await res.body.dump();
@@ -131,10 +113,10 @@ describe('redemption and the session page', () => {
   });
 
   it('sends the security headers on pages (invariant 6)', async () => {
-    const { location, cookie } = await redeem(await newLink());
+    const { location, cookie } = await redeem(await fx.link());
     for (const [url, headers] of [
-      [`${tg.origin}${location}`, { cookie: cookie as string }],
-      [`${tg.origin}/vnc/${'B'.repeat(43)}`, {}],
+      [`${fx.tg.origin}${location}`, { cookie: cookie as string }],
+      [`${fx.tg.origin}/vnc/${'B'.repeat(43)}`, {}],
     ] as const) {
       const page = await request(url, { headers });
       await page.body.dump();
@@ -149,24 +131,19 @@ describe('redemption and the session page', () => {
 });
 
 describe('redemption when the gateway is full', () => {
+  const fx = useSimAndGateway({ PROXMOXVNC_MAX_SESSIONS: '1' });
+
   it('says the service is busy without using the link up, and the same link works once a session ends', async () => {
-    const sim = await startSimulator({ host: '127.0.0.2', port: 0 });
-    const tg = await startTestGateway({ PROXMOXVNC_MAX_SESSIONS: '1' }, sim.caPem);
-    try {
-      const params = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
-      const links = await Promise.all([createToken(tg, params), createToken(tg, params)]).then((all) => all.map((c) => c.body.url as string));
-      const first = await redeem(links[0]!);
-      assert.equal(first.statusCode, 302);
-      const full = await redeem(links[1]!);
-      assert.equal(full.statusCode, 503);
-      assert.match(full.body, /busy/);
-      const ended = await request(`${tg.origin}/sessions/${first.location!.split('/')[2]}`, { method: 'DELETE', headers: { authorization: tg.secret } });
-      assert.equal(ended.statusCode, 200);
-      await ended.body.dump();
-      assert.equal((await redeem(links[1]!)).statusCode, 302, 'the link that met a full gateway opens now');
-    } finally {
-      await tg.stop();
-      await sim.stop();
-    }
+    const { tg, params } = fx;
+    const links = await Promise.all([createToken(tg, params), createToken(tg, params)]).then((all) => all.map((c) => c.body.url as string));
+    const first = await redeem(links[0]!);
+    assert.equal(first.statusCode, 302);
+    const full = await redeem(links[1]!);
+    assert.equal(full.statusCode, 503);
+    assert.match(full.body, /busy/);
+    const ended = await request(`${tg.origin}/sessions/${first.location!.split('/')[2]}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    assert.equal(ended.statusCode, 200);
+    await ended.body.dump();
+    assert.equal((await redeem(links[1]!)).statusCode, 302, 'the link that met a full gateway opens now');
   });
 });

@@ -5,30 +5,25 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { openConsoleSocket, redeem } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 describe("a shared link's viewers in the webhook events", () => {
   const secret = randomBytes(32).toString('hex');
-  let sim: Simulator;
   let receiver: WebhookReceiver;
-  let tg: TestGateway;
-
   before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
     receiver = await startWebhookReceiver(secret);
-    tg = await startTestGateway({ PROXMOXVNC_WEBHOOK_URL: receiver.url, PROXMOXVNC_WEBHOOK_SECRET: secret }, sim.caPem);
   });
+  const fx = useSimAndGateway(() => ({ PROXMOXVNC_WEBHOOK_URL: receiver.url, PROXMOXVNC_WEBHOOK_SECRET: secret }), { backend: 'builtin' });
+  // Registered after the gateway's: the gateway is stopped before the receiver of its events.
   after(async () => {
-    await tg?.stop();
     await receiver?.close();
-    await sim?.stop();
   });
 
   const viewer = async (location: string, cookie: string) => {
-    const opened = await openConsoleSocket(`${tg.origin.replace('http:', 'ws:')}${location}websocket`, { origin: tg.origin, cookie });
+    const opened = await openConsoleSocket(`${fx.tg.origin.replace('http:', 'ws:')}${location}websocket`, { origin: fx.tg.origin, cookie });
     assert.equal(opened.status, 101);
     assert.equal((await opened.client!.handshake({})).securityResult, 0);
     const closed = new Promise((resolve) => opened.ws!.once('close', resolve));
@@ -36,19 +31,17 @@ describe("a shared link's viewers in the webhook events", () => {
   };
 
   it('tells viewer.connected and viewer.disconnected for the owner and for a view-only shared viewer', async () => {
-    const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100', tag: 'shared-events' });
-    assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    const owner = await redeem(created.body.url as string);
+    const owner = await redeem(await fx.link({ tag: 'shared-events' }));
     const sessionId = owner.location!.split('/')[2]!;
     const own = await viewer(owner.location!, owner.cookie!);
-    const made = await request(`${tg.origin}/sessions/${sessionId}/links`, { method: 'POST', headers: { authorization: tg.secret } });
+    const made = await request(`${fx.tg.origin}/sessions/${sessionId}/links`, { method: 'POST', headers: { authorization: fx.tg.secret } });
     const link = (await made.body.json()) as { url: string };
     const shared = await redeem(link.url);
     const watcher = await viewer(shared.location!, shared.cookie!);
     await watcher.close();
     await own.close();
-    await poll(() => Promise.resolve(tg.gateway.viewers.count), (n) => n === 0, 'both viewers gone');
-    const ended = await request(`${tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    await poll(() => Promise.resolve(fx.tg.gateway.viewers.count), (n) => n === 0, 'both viewers gone');
+    const ended = await request(`${fx.tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: fx.tg.secret } });
     await ended.body.dump();
 
     const events = await poll(

@@ -4,12 +4,12 @@
 // close with the session; its token is counted, revocable, single use and expires like any other.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, freePortRange, openConsoleSocket, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createToken, freePortRange, openConsoleSocket, redeem } from '../helpers/gateway.js';
 import { poll } from '../helpers/poll.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 
 interface Answer {
   statusCode: number;
@@ -17,26 +17,14 @@ interface Answer {
 }
 
 describe('shared links into a live session', () => {
-  let sim: Simulator;
-  let tg: TestGateway;
-  let base: Record<string, string>;
+  const fx = useSimAndGateway({ PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '2', PROXMOXVNC_TOKEN_TTL: '120' }, { backend: 'builtin' });
   /** Every link and cookie handed out: none may be in the logs whole. */
   const secrets: string[] = [];
 
-  before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
-    tg = await startTestGateway({ PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '2', PROXMOXVNC_TOKEN_TTL: '120' }, sim.caPem);
-    base = { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' };
-  });
-  after(async () => {
-    await tg?.stop();
-    await sim?.stop();
-  });
-
   const control = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
-    const answer = await request(`${tg.origin}${path}`, {
+    const answer = await request(`${fx.tg.origin}${path}`, {
       method,
-      headers: { authorization: tg.secret, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { authorization: fx.tg.secret, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { statusCode: answer.statusCode, body: (await answer.body.json()) as Record<string, unknown> };
@@ -45,18 +33,18 @@ describe('shared links into a live session', () => {
 
   /** A redeemed session of guest 100, as its owner's browser holds it. */
   const session = async (extra: Record<string, string> = {}) => {
-    const created = await createToken(tg, { ...base, ...extra });
+    const created = await createToken(fx.tg, { ...fx.params, ...extra });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
     const redeemed = await redeem(created.body.url as string);
     assert.equal(redeemed.statusCode, 302, redeemed.body);
     return { id: redeemed.location!.split('/')[2]!, location: redeemed.location!, cookie: redeemed.cookie!, token: created.body.token as string };
   };
 
-  const socketUrl = (location: string) => `${tg.origin.replace('http:', 'ws:')}${location}websocket`;
+  const socketUrl = (location: string) => `${fx.tg.origin.replace('http:', 'ws:')}${location}websocket`;
 
   /** A console viewer with this cookie, past the RFB handshake; `closed` settles with its close code. */
   const viewer = async (location: string, cookie: string) => {
-    const opened = await openConsoleSocket(socketUrl(location), { origin: tg.origin, cookie });
+    const opened = await openConsoleSocket(socketUrl(location), { origin: fx.tg.origin, cookie });
     assert.equal(opened.status, 101);
     const closed = new Promise<number>((resolve) => opened.ws!.once('close', (code) => resolve(code)));
     const result = await opened.client!.handshake({});
@@ -80,7 +68,7 @@ describe('shared links into a live session', () => {
     assert.equal(made.statusCode, 200, JSON.stringify(made.body));
     assert.equal(made.body.status, 'success');
     assert.match(made.body.token as string, /^[A-Za-z0-9_-]{43}$/);
-    assert.equal(made.body.url, `${tg.origin}/vnc/${made.body.token as string}`);
+    assert.equal(made.body.url, `${fx.tg.origin}/vnc/${made.body.token as string}`);
     const expiresIn = Date.parse(made.body.expires_at as string) - Date.now();
     assert.ok(expiresIn > 50_000 && expiresIn <= 60_000, `expires in ${expiresIn} ms`);
     assert.equal(made.body.session_id, owner.id);
@@ -92,7 +80,7 @@ describe('shared links into a live session', () => {
     assert.notEqual(redeemed.cookie, owner.cookie, 'a cookie of its own');
     assert.match(redeemed.setCookie!, /HttpOnly/i);
     assert.match(redeemed.setCookie!, new RegExp(`Path=/console/${owner.id}/`));
-    const page = await request(`${tg.origin}${owner.location}`, { headers: { cookie: redeemed.cookie! } });
+    const page = await request(`${fx.tg.origin}${owner.location}`, { headers: { cookie: redeemed.cookie! } });
     assert.equal(page.statusCode, 200);
     assert.match(await page.body.text(), /"viewOnly":true/, 'the page is a view-only one');
     assert.equal((await redeem(made.body.url as string)).statusCode, 404, 'single use');
@@ -111,15 +99,15 @@ describe('shared links into a live session', () => {
     watcher.client.requestUpdate(false, 0, 0, watcher.serverInit.width, watcher.serverInit.height);
     await watcher.client.readFramebufferUpdate();
     own.client.typeText('owner-7q2m');
-    await poll(async () => sim.received(100).text, (t) => t.includes('owner-7q2m'), "the owner's keys at the guest");
-    assert.ok(!sim.received(100).text.includes('watcher'), "the view-only viewer's keys never reached the guest");
+    await poll(async () => fx.sim.received(100).text, (t) => t.includes('owner-7q2m'), "the owner's keys at the guest");
+    assert.ok(!fx.sim.received(100).text.includes('watcher'), "the view-only viewer's keys never reached the guest");
     watcher.ws.close();
     await watcher.closed;
 
     const helperLink = await joinWith(owner.id, false);
     const helper = await viewer(helperLink.location, helperLink.cookie);
     helper.client.typeText('helper-4h8z');
-    await poll(async () => sim.received(100).text, (t) => t.includes('helper-4h8z'), "the full-control shared viewer's keys at the guest");
+    await poll(async () => fx.sim.received(100).text, (t) => t.includes('helper-4h8z'), "the full-control shared viewer's keys at the guest");
     helper.ws.close();
     own.ws.close();
   });
@@ -128,7 +116,7 @@ describe('shared links into a live session', () => {
     const owner = await session({ console: 'xterm', vmid: '200', node: 'pve1' });
     /** A terminal viewer as the xterm page opens it; its first frame is the gateway's ready signal. */
     const terminal = async (cookie: string) => {
-      const ws = new WebSocket(socketUrl(owner.location), { headers: { cookie, origin: tg.origin } });
+      const ws = new WebSocket(socketUrl(owner.location), { headers: { cookie, origin: fx.tg.origin } });
       const frames: Buffer[] = [];
       ws.on('message', (data) => frames.push(data as Buffer));
       await once(ws, 'open');
@@ -139,12 +127,12 @@ describe('shared links into a live session', () => {
     const watcher = await terminal((await joinWith(owner.id, true)).cookie);
     watcher.type('echo shared-watcher-typed\r');
     own.type('echo owner-typed-3c\r');
-    await poll(async () => sim.terminal(200).input, (input) => input.includes('owner-typed-3c'), "the owner's typing at the terminal");
-    assert.ok(!sim.terminal(200).input.includes('shared-watcher'), "the view-only viewer's typing never reached the terminal");
+    await poll(async () => fx.sim.terminal(200).input, (input) => input.includes('owner-typed-3c'), "the owner's typing at the terminal");
+    assert.ok(!fx.sim.terminal(200).input.includes('shared-watcher'), "the view-only viewer's typing never reached the terminal");
     watcher.ws.close();
     const helper = await terminal((await joinWith(owner.id, false)).cookie);
     helper.type('echo helper-typed-8d\r');
-    await poll(async () => sim.terminal(200).input, (input) => input.includes('helper-typed-8d'), "the full-control shared viewer's typing at the terminal");
+    await poll(async () => fx.sim.terminal(200).input, (input) => input.includes('helper-typed-8d'), "the full-control shared viewer's typing at the terminal");
     helper.ws.close();
     own.ws.close();
   });
@@ -165,7 +153,7 @@ describe('shared links into a live session', () => {
     ]);
 
     const third = await joinWith(owner.id, true);
-    const refused = await openConsoleSocket(socketUrl(third.location), { origin: tg.origin, cookie: third.cookie });
+    const refused = await openConsoleSocket(socketUrl(third.location), { origin: fx.tg.origin, cookie: third.cookie });
     assert.equal(refused.status, 101);
     assert.equal(await new Promise<number>((resolve) => refused.ws!.once('close', (code) => resolve(code))), 4001, 'the limit of 2 holds');
     watcher.ws.close();
@@ -181,7 +169,7 @@ describe('shared links into a live session', () => {
     assert.equal((await control('DELETE', `/sessions/${owner.id}`)).statusCode, 200);
     assert.equal(await watcher.closed, 4000);
     assert.equal(await own.closed, 4000);
-    const page = await request(`${tg.origin}${owner.location}`, { headers: { cookie: watcherLink.cookie } });
+    const page = await request(`${fx.tg.origin}${owner.location}`, { headers: { cookie: watcherLink.cookie } });
     assert.equal(page.statusCode, 403);
     await page.body.dump();
     assert.equal((await redeem(unused.body.url as string)).statusCode, 404, "a link of the ended session is invalid");
@@ -193,12 +181,12 @@ describe('shared links into a live session', () => {
     const second = await session();
     const watcherLink = await joinWith(first.id, false);
     for (const cookie of [watcherLink.cookie, `pvnc_session=${watcherLink.cookie.split('=')[1]}`]) {
-      const page = await request(`${tg.origin}${second.location}`, { headers: { cookie } });
+      const page = await request(`${fx.tg.origin}${second.location}`, { headers: { cookie } });
       assert.equal(page.statusCode, 403);
       await page.body.dump();
-      const socket = await openConsoleSocket(socketUrl(second.location), { origin: tg.origin, cookie });
+      const socket = await openConsoleSocket(socketUrl(second.location), { origin: fx.tg.origin, cookie });
       assert.equal(socket.status, 403);
-      const power = await request(`${tg.origin}${second.location}power/reboot`, { method: 'POST', headers: { cookie, 'x-proxmoxvnc': 'power' } });
+      const power = await request(`${fx.tg.origin}${second.location}power/reboot`, { method: 'POST', headers: { cookie, 'x-proxmoxvnc': 'power' } });
       assert.equal(power.statusCode, 404);
       await power.body.dump();
     }
@@ -217,9 +205,9 @@ describe('shared links into a live session', () => {
     // Without validation /create asks Proxmox nothing, so the simulator's user needs no VM.PowerMgmt here.
     const powered = await session({ power: 'reboot', validate: 'false' });
     const watcherLink = await joinWith(powered.id, true);
-    const page = await (await request(`${tg.origin}${powered.location}`, { headers: { cookie: watcherLink.cookie } })).body.text();
+    const page = await (await request(`${fx.tg.origin}${powered.location}`, { headers: { cookie: watcherLink.cookie } })).body.text();
     assert.doesNotMatch(page, /"power":/, 'a view-only page offers no power actions');
-    const power = await request(`${tg.origin}${powered.location}power/reboot`, { method: 'POST', headers: { cookie: watcherLink.cookie, 'x-proxmoxvnc': 'power' } });
+    const power = await request(`${fx.tg.origin}${powered.location}power/reboot`, { method: 'POST', headers: { cookie: watcherLink.cookie, 'x-proxmoxvnc': 'power' } });
     assert.equal(power.statusCode, 403);
     assert.equal(((await power.body.json()) as { error: string }).error, 'not_allowed');
   });
@@ -239,9 +227,9 @@ describe('shared links into a live session', () => {
     await bad({ ttl: 121 }, 'ttl');
     await bad({ ttl: 'soon' }, 'ttl');
     await bad([true], 'params');
-    const form = await request(`${tg.origin}/sessions/${owner.id}/links`, {
+    const form = await request(`${fx.tg.origin}/sessions/${owner.id}/links`, {
       method: 'POST',
-      headers: { authorization: tg.secret, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: fx.tg.secret, 'content-type': 'application/x-www-form-urlencoded' },
       body: 'params=%7B%22view_only%22%3A%22false%22%2C%22ttl%22%3A%2230%22%7D',
     });
     assert.equal(form.statusCode, 200, 'the params form of /create works too');
@@ -251,14 +239,14 @@ describe('shared links into a live session', () => {
     assert.equal((await shareLink('not a session', {})).statusCode, 404);
     const wrong = await control('POST', `/sessions/${owner.id}/links`, {}, { authorization: 'wrong' });
     assert.equal(wrong.statusCode, 401);
-    const notJson = await request(`${tg.origin}/sessions/${owner.id}/links`, { method: 'POST', headers: { authorization: tg.secret, 'content-type': 'application/json' }, body: '{' });
+    const notJson = await request(`${fx.tg.origin}/sessions/${owner.id}/links`, { method: 'POST', headers: { authorization: fx.tg.secret, 'content-type': 'application/json' }, body: '{' });
     assert.equal(notJson.statusCode, 400);
     await notJson.body.dump();
   });
 
   it('writes no whole shared link token or cookie secret into the logs (invariant 8)', () => {
     assert.ok(secrets.length > 10);
-    const logs = tg.logs.join('\n');
+    const logs = fx.tg.logs.join('\n');
     assert.match(logs, /shared link redeemed/);
     for (const secret of secrets) assert.ok(!logs.includes(secret), `${secret.slice(0, 6)}… is in the logs`);
   });
@@ -279,24 +267,14 @@ describe('shared links into a live session', () => {
 });
 
 describe('shared links within max_pending_tokens', () => {
-  let sim: Simulator;
-  let tg: TestGateway;
-
-  before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
-    tg = await startTestGateway({ PROXMOXVNC_MAX_PENDING_TOKENS: '2' }, sim.caPem);
-  });
-  after(async () => {
-    await tg?.stop();
-    await sim?.stop();
-  });
+  const fx = useSimAndGateway({ PROXMOXVNC_MAX_PENDING_TOKENS: '2' }, { backend: 'builtin' });
 
   it('refuses a shared link past the limit with 503 too_many_tokens', async () => {
-    const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' });
+    const created = await createToken(fx.tg, fx.params);
     const redeemed = await redeem(created.body.url as string);
     const id = redeemed.location!.split('/')[2]!;
     const make = async () => {
-      const answer = await request(`${tg.origin}/sessions/${id}/links`, { method: 'POST', headers: { authorization: tg.secret } });
+      const answer = await request(`${fx.tg.origin}/sessions/${id}/links`, { method: 'POST', headers: { authorization: fx.tg.secret } });
       return { statusCode: answer.statusCode, body: (await answer.body.json()) as Record<string, unknown> };
     };
     assert.equal((await make()).statusCode, 200);
@@ -308,25 +286,17 @@ describe('shared links within max_pending_tokens', () => {
 });
 
 describe('shared links with session_ports', () => {
-  let sim: Simulator;
-  let tg: TestGateway;
-
-  before(async () => {
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, backend: 'builtin' });
+  const fx = useSimAndGateway(async () => {
     const range = await freePortRange(2);
-    tg = await startTestGateway({ PROXMOXVNC_SESSION_PORTS: `${range.from}-${range.to}` }, sim.caPem);
-  });
-  after(async () => {
-    await tg?.stop();
-    await sim?.stop();
-  });
+    return { PROXMOXVNC_SESSION_PORTS: `${range.from}-${range.to}` };
+  }, { backend: 'builtin' });
 
   it("sends the shared link's browser to the session's own port, where its cookie opens the console", async () => {
-    const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', username: 'vncuser@pve', password: 'vncpass', vmid: '100' });
+    const created = await createToken(fx.tg, fx.params);
     const owner = await redeem(created.body.url as string);
     const ownPage = new URL(owner.location!);
-    assert.notEqual(ownPage.origin, tg.origin, 'the session has a port of its own');
-    const made = await request(`${tg.origin}/sessions/${ownPage.pathname.split('/')[2]!}/links`, { method: 'POST', headers: { authorization: tg.secret } });
+    assert.notEqual(ownPage.origin, fx.tg.origin, 'the session has a port of its own');
+    const made = await request(`${fx.tg.origin}/sessions/${ownPage.pathname.split('/')[2]!}/links`, { method: 'POST', headers: { authorization: fx.tg.secret } });
     const shared = await redeem(((await made.body.json()) as { url: string }).url);
     assert.equal(shared.statusCode, 302);
     assert.equal(shared.location, owner.location);

@@ -3,39 +3,33 @@
 // viewer who joins later), which outlives its last viewer by the reconnect grace; a VM's serial
 // port chosen from its config, and 502 serial_not_configured when it has none.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { request } from 'undici';
-import { defaultInventory, startSimulator, type Simulator } from '../../sim/index.js';
-import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { defaultInventory } from '../../sim/index.js';
+import { createToken, redeem } from '../helpers/gateway.js';
 import { inputMessage, TermClient } from '../helpers/term-client.js';
 import { poll } from '../helpers/poll.js';
+import { useSimAndGateway } from '../helpers/sim-gateway.js';
 
 const PASSWORD = { username: 'vncuser@pve', password: 'vncpass' };
 const GRACE_S = 2;
 
 describe('shared text consoles through the gateway (simulator)', () => {
-  let sim: Simulator;
-  let tg: TestGateway;
   const clients: TermClient[] = [];
-
-  before(async () => {
-    const inventory = defaultInventory();
-    inventory.guests.push(
-      { vmid: 400, type: 'qemu', name: 'serial-display', node: 'pve1', status: 'running', template: false, serialPorts: ['serial0', 'serial1'], display: 'serial1' },
-      { vmid: 401, type: 'qemu', name: 'second-port', node: 'pve1', status: 'running', template: false, serialPorts: ['serial2'], serialDevices: { serial0: '/dev/ttyS0' } },
-      { vmid: 402, type: 'qemu', name: 'no-serial', node: 'pve1', status: 'running', template: false, serialPorts: [] },
-    );
-    sim = await startSimulator({ host: '127.0.0.2', port: 0, inventory, durations: { loginFailureDelayMs: 50 } });
-    tg = await startTestGateway({ PROXMOXVNC_RECONNECT_GRACE: String(GRACE_S), PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '4' }, sim.caPem);
-  });
-  after(async () => {
+  // Registered before the helper's hooks, so the clients close before the gateway stops.
+  after(() => {
     for (const c of clients) c.close();
-    await tg?.stop();
-    await sim?.stop();
   });
+  const inventory = defaultInventory();
+  inventory.guests.push(
+    { vmid: 400, type: 'qemu', name: 'serial-display', node: 'pve1', status: 'running', template: false, serialPorts: ['serial0', 'serial1'], display: 'serial1' },
+    { vmid: 401, type: 'qemu', name: 'second-port', node: 'pve1', status: 'running', template: false, serialPorts: ['serial2'], serialDevices: { serial0: '/dev/ttyS0' } },
+    { vmid: 402, type: 'qemu', name: 'no-serial', node: 'pve1', status: 'running', template: false, serialPorts: [] },
+  );
+  const fx = useSimAndGateway({ PROXMOXVNC_RECONNECT_GRACE: String(GRACE_S), PROXMOXVNC_MAX_VIEWERS_PER_SESSION: '4' }, { inventory, durations: { loginFailureDelayMs: 50 } });
 
   async function newSession(params: Record<string, unknown>): Promise<{ sessionId: string; cookie: string }> {
-    const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', console: 'xterm', ...PASSWORD, ...params });
+    const created = await createToken(fx.tg, { hostname: '127.0.0.2', port: String(fx.sim.port), node: 'pve1', console: 'xterm', ...PASSWORD, ...params });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
     const redeemed = await redeem(created.body.url as string);
     assert.equal(redeemed.statusCode, 302);
@@ -44,27 +38,27 @@ describe('shared text consoles through the gateway (simulator)', () => {
 
   /** A viewer of the session, as the page connects (cookie and Origin). */
   async function viewer(session: { sessionId: string; cookie: string }, prompt = true): Promise<TermClient> {
-    const url = `${tg.origin.replace(/^http/, 'ws')}/console/${session.sessionId}/websocket`;
-    const client = await TermClient.connect(url, { cookie: session.cookie, origin: tg.origin });
+    const url = `${fx.tg.origin.replace(/^http/, 'ws')}/console/${session.sessionId}/websocket`;
+    const client = await TermClient.connect(url, { cookie: session.cookie, origin: fx.tg.origin });
     clients.push(client);
     if (prompt) assert.ok(await client.waitFor(/# $/), `a prompt: ${JSON.stringify(client.output)}`);
     return client;
   }
 
   async function endSession(sessionId: string): Promise<void> {
-    const answer = await request(`${tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: tg.secret } });
+    const answer = await request(`${fx.tg.origin}/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: fx.tg.secret } });
     await answer.body.dump();
   }
 
   async function lastError(sessionId: string): Promise<unknown> {
-    const answer = await request(`${tg.origin}/status`, { headers: { authorization: tg.secret } });
+    const answer = await request(`${fx.tg.origin}/status`, { headers: { authorization: fx.tg.secret } });
     const body = (await answer.body.json()) as { sessions: Array<Record<string, unknown>> };
     return body.sessions.find((s) => s.session_id === sessionId)?.last_error;
   }
 
   test("two viewers of one session share one terminal: the same output, each other's input; a later viewer sees the current screen", async () => {
     const session = await newSession({ vmid: '100' });
-    const calls = sim.stats().termproxyCalls;
+    const calls = fx.sim.stats().termproxyCalls;
     const a = await viewer(session);
     const b = await viewer(session);
     a.send(inputMessage('echo from-a\r'));
@@ -74,26 +68,26 @@ describe('shared text consoles through the gateway (simulator)', () => {
     assert.ok(await a.waitFor('echo from-b\r\nfrom-b\r\n'), "and the first sees the second's");
     const late = await viewer(session);
     assert.ok(late.output.includes('echo from-a\r\nfrom-a\r\n') && late.output.includes('echo from-b\r\nfrom-b\r\n'), `the screen so far, at once: ${JSON.stringify(late.output)}`);
-    assert.equal(sim.stats().termproxyCalls, calls + 1, 'one termproxy for the three viewers');
+    assert.equal(fx.sim.stats().termproxyCalls, calls + 1, 'one termproxy for the three viewers');
     for (const c of [a, b, late]) c.close();
     await endSession(session.sessionId);
   });
 
   test('the terminal outlives its last viewer by the reconnect grace: a viewer back within it finds the same one; then it closes', async () => {
     const session = await newSession({ vmid: '200' });
-    const calls = sim.stats().termproxyCalls;
+    const calls = fx.sim.stats().termproxyCalls;
     const first = await viewer(session);
     first.send(inputMessage('echo kept\r'));
     assert.ok(await first.waitFor('\r\nkept\r\n'));
-    const websockets = sim.stats().openWebsockets;
+    const websockets = fx.sim.stats().openWebsockets;
     first.close();
     await first.waitClosed();
     const back = await viewer(session);
     assert.ok(back.output.includes('echo kept\r\nkept\r\n'), 'the same screen');
-    assert.equal(sim.stats().termproxyCalls, calls + 1, 'the same terminal: no second termproxy');
+    assert.equal(fx.sim.stats().termproxyCalls, calls + 1, 'the same terminal: no second termproxy');
     const left = Date.now();
     back.close();
-    const closedAfter = await poll(async () => (sim.stats().openWebsockets < websockets ? Date.now() - left : null), (ms) => ms !== null, 'the terminal closing', 15_000);
+    const closedAfter = await poll(async () => (fx.sim.stats().openWebsockets < websockets ? Date.now() - left : null), (ms) => ms !== null, 'the terminal closing', 15_000);
     assert.ok(closedAfter !== null && closedAfter >= GRACE_S * 1000 - 100, `closed ${closedAfter} ms after the last viewer left, not before the ${GRACE_S} s grace`);
   });
 
@@ -109,14 +103,14 @@ describe('shared text consoles through the gateway (simulator)', () => {
 
   test('/create answers 502 serial_not_configured for a VM without a serial socket, or a port that is none', async () => {
     for (const params of [{ vmid: '402' }, { vmid: '401', serial: 'serial0' }, { vmid: '100', serial: 'serial3' }]) {
-      const created = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', console: 'xterm', ...PASSWORD, ...params });
+      const created = await createToken(fx.tg, { hostname: '127.0.0.2', port: String(fx.sim.port), node: 'pve1', console: 'xterm', ...PASSWORD, ...params });
       assert.equal(created.statusCode, 502, JSON.stringify(created.body));
       assert.deepEqual(Object.keys(created.body).sort(), ['error', 'message', 'status']);
       assert.equal(created.body.status, 'error');
       assert.equal(created.body.error, 'serial_not_configured');
       assert.match(created.body.message as string, /serial/);
     }
-    const vnc = await createToken(tg, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', console: 'novnc', ...PASSWORD, vmid: '402' });
+    const vnc = await createToken(fx.tg, { hostname: '127.0.0.2', port: String(fx.sim.port), node: 'pve1', console: 'novnc', ...PASSWORD, vmid: '402' });
     assert.equal(vnc.statusCode, 200, 'its graphical console needs no serial port');
   });
 
