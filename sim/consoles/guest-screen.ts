@@ -19,26 +19,16 @@ const TEXT_TOP = MARGIN + CELL_HEIGHT * TITLE_SCALE + 16 + CELL_HEIGHT * CAPTION
 /** Where typed text is drawn; redrawn as a whole when the text changes. */
 export const TEXT_AREA: Region = { x: 0, y: TEXT_TOP, w: SCREEN_WIDTH, h: SCREEN_HEIGHT - TEXT_TOP };
 
-export const TEXT_COLUMNS = Math.floor((SCREEN_WIDTH - 2 * MARGIN) / (CELL_WIDTH * TEXT_SCALE));
-export const TEXT_ROWS = Math.floor((TEXT_AREA.h - MARGIN) / (CELL_HEIGHT * TEXT_SCALE));
+const TEXT_COLUMNS = Math.floor((SCREEN_WIDTH - 2 * MARGIN) / (CELL_WIDTH * TEXT_SCALE));
+const TEXT_ROWS = Math.floor((TEXT_AREA.h - MARGIN) / (CELL_HEIGHT * TEXT_SCALE));
 
-/**
- * Screen lines for the text: wrapped at the screen width, the newest that fit, with a cursor.
- * Only the tail is wrapped: the text only grows, and wrapping all of it on every key would make
- * each key cost more than the one before (a soak types into one guest for an hour).
- */
-export function visibleLines(text: string): string[] {
-  const all = `${text}_`;
-  const rows: string[] = [];
-  let end = all.length;
-  while (rows.length < TEXT_ROWS) {
-    const start = end === 0 ? 0 : all.lastIndexOf('\n', end - 1) + 1;
-    const chunks = Math.max(1, Math.ceil((end - start) / TEXT_COLUMNS));
-    for (let i = chunks - 1; i >= 0 && rows.length < TEXT_ROWS; i--) rows.push(all.slice(start + i * TEXT_COLUMNS, Math.min(end, start + (i + 1) * TEXT_COLUMNS)));
-    if (start === 0) break;
-    end = start - 1;
+/** Screen lines for the text: wrapped at the screen width, the newest that fit, with a cursor. */
+function visibleLines(text: string): string[] {
+  const lines: string[] = [];
+  for (const line of `${text}_`.split('\n')) {
+    for (let at = 0; at === 0 || at < line.length; at += TEXT_COLUMNS) lines.push(line.slice(at, at + TEXT_COLUMNS));
   }
-  return rows.reverse();
+  return lines.slice(-TEXT_ROWS);
 }
 
 export class GuestScreen {
