@@ -128,9 +128,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   // A text console's terminal outlives its last viewer by the reconnect grace, as its session does.
   const terminals = new SharedTerminals({ graceMs: config.reconnect_grace * 1000, openTimeoutMs: config.proxmox_timeout * 1000, log });
   app.addHook('onClose', () => terminals.closeAll());
-  const stopLostEndCheck = scheduleLostEndCheck(sessions, viewers, sessionLog);
   app.addHook('onClose', async () => {
-    stopLostEndCheck();
     stopTicketRenewal();
     stopExpiry();
   });
@@ -153,12 +151,18 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       log,
     })
     : null;
-  sessions.onEnded(({ id, reason }) => {
-    log.child('SESSION', { session: id }).info('session ended', { reason });
+  // What a session holds in this process, let go when its end is heard or found out late.
+  const endHere = (id: string) => {
     viewers.closeSession(id);
     terminals.end(id);
     if (ports) detached(sessionLog, 'releasing a session port', () => ports.release(id));
+  };
+  sessions.onEnded(({ id, reason }) => {
+    log.child('SESSION', { session: id }).info('session ended', { reason });
+    endHere(id);
   });
+  const stopLostEndCheck = scheduleLostEndCheck(sessions, () => [...viewers.sessionIds(), ...terminals.sessionIds()], endHere, sessionLog);
+  app.addHook('onClose', async () => stopLostEndCheck());
   const servedAt = (sessionId: string) => ports?.servedAt(sessionId) ?? { origin: publicOrigin, port: boundPort };
   // A session with a port of its own is served there only: not on the main port, nor on another session's.
   const servesHere = (localPort: number | undefined, sessionId: string) => {

@@ -22,7 +22,10 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   /** This replica stops, the session does not (RFC 6455 "service restart"): reconnect at once. */
   restarting: 1012,
-  /** The gateway could not check the session now (RFC 6455 "try again later"). */
+  /**
+   * RFC 6455 "try again later": the gateway could not check the session now, or this text
+   * console viewer had left the shared terminal unread while its co-viewers waited.
+   */
   tryAgainLater: 1013,
 } as const;
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../sim/index.js';
 import { createToken, redeem, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -21,6 +22,8 @@ describe('a text console watched through two replicas', () => {
   let sim: Simulator;
   let a: TestGateway;
   let b: TestGateway;
+  /** A replica whose terminals outlive their viewers for minutes, as by default. */
+  let longGrace: TestGateway;
   const clients: TermClient[] = [];
 
   before(async () => {
@@ -34,22 +37,24 @@ describe('a text console watched through two replicas', () => {
     };
     a = await startTestGateway(env, sim.caPem);
     b = await startTestGateway(env, sim.caPem);
-    for (const tg of [a, b]) await poll(() => request(`${address(tg)}/healthz`).then((r) => (r.body.dump(), r.statusCode)), (s) => s === 200, 'a ready replica');
+    longGrace = await startTestGateway({ ...env, PROXMOXVNC_RECONNECT_GRACE: '300' }, sim.caPem);
+    for (const tg of [a, b, longGrace]) await poll(() => request(`${address(tg)}/healthz`).then((r) => (r.body.dump(), r.statusCode)), (s) => s === 200, 'a ready replica');
   });
   after(async () => {
     for (const c of clients) c.close();
     await a?.stop();
     await b?.stop();
+    await longGrace?.stop();
     await sim?.stop();
     await redis?.stop();
   });
 
   const address = (tg: TestGateway) => `http://127.0.0.1:${(tg.gateway.app.server.address() as { port: number }).port}`;
 
-  async function session(vmid: string): Promise<{ location: string; cookie: string }> {
-    const created = await createToken({ ...a, origin: address(a) }, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', console: 'xterm', username: 'vncuser@pve', password: 'vncpass', vmid });
+  async function session(vmid: string, on = a): Promise<{ location: string; cookie: string }> {
+    const created = await createToken({ ...on, origin: address(on) }, { hostname: '127.0.0.2', port: String(sim.port), node: 'pve1', console: 'xterm', username: 'vncuser@pve', password: 'vncpass', vmid });
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
-    const redeemed = await redeem(`${address(a)}${new URL(created.body.url as string).pathname}`);
+    const redeemed = await redeem(`${address(on)}${new URL(created.body.url as string).pathname}`);
     assert.equal(redeemed.statusCode, 302);
     return { location: redeemed.location!, cookie: redeemed.cookie! };
   }
@@ -88,5 +93,22 @@ describe('a text console watched through two replicas', () => {
     onB.send(inputMessage('echo now-b\r'));
     assert.ok(await onB.waitFor('\r\nnow-b\r\n'));
     onB.close();
+  });
+
+  it("a terminal in its grace lets go of a VM's serial port once its session is found gone, though the end was never heard", async () => {
+    const held = await session('100', longGrace);
+    (await viewerOn(longGrace, held)).close();
+    const waiting = await viewerOn(b, await session('100', b), false);
+    assert.ok(await waiting.waitFor('starting serial terminal on interface serial0\r\n'));
+    assert.ok(!(await waiting.waitFor(/# $/, 1_000)), 'the port stays with the terminal in its grace');
+    // Gone from Redis with no end announced: as when the end was published while the subscription was down.
+    const direct = new Redis(redis.url);
+    try {
+      assert.equal(await direct.del(`proxmoxvnc:session:{${held.location.split('/')[2]}}`), 1);
+    } finally {
+      direct.disconnect();
+    }
+    assert.ok(await waiting.waitFor(/# $/, 15_000), `the port passes on within the lost-end check, minutes before the grace ends: ${JSON.stringify(waiting.output)}`);
+    waiting.close();
   });
 });

@@ -3,9 +3,10 @@
 // viewer sent the recent output, the size of the latest to resize, and the reconnect grace.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import fc from 'fast-check';
 import { describe, it, mock } from 'node:test';
 import type WebSocket from 'ws';
-import { SCROLLBACK_BYTES, SharedTerminals, type TermViewer, type TerminalEnd } from '../../src/console/term/shared-terminal.js';
+import { SCROLLBACK_BYTES, SharedTerminals, SLOW_VIEWER_MS, VIEWER_HIGH_WATER, type TermViewer, type TerminalEnd } from '../../src/console/term/shared-terminal.js';
 import { Scrollback } from '../../src/console/term/scrollback.js';
 import { TermProtocolError } from '../../src/console/term/messages.js';
 import { silentLogger } from '../../src/log.js';
@@ -305,6 +306,57 @@ describe('a session’s shared terminal', () => {
     assert.equal(up.paused, false);
   });
 
+  it('lets go of a viewer that keeps the terminal unread while a co-viewer waits, after SLOW_VIEWER_MS', async () => {
+    const h = harness();
+    const ready = new FakeViewer();
+    const asleep = new FakeViewer();
+    h.join(ready);
+    h.join(asleep);
+    await settle();
+    asleep.writes = false;
+    const up = h.upstreams[0]!;
+    up.print(Buffer.alloc(VIEWER_HIGH_WATER + 1, 0x61));
+    assert.equal(up.paused, true, 'paused for the one behind');
+    mock.timers.tick(SLOW_VIEWER_MS - 1);
+    assert.equal(asleep.end, undefined);
+    mock.timers.tick(1);
+    assert.deepEqual(asleep.end, { reason: 'browser_too_slow' });
+    assert.equal(up.paused, false, 'the ready viewer reads on');
+    up.print('after');
+    assert.ok(ready.text.endsWith('after'));
+    assert.ok(!asleep.text.endsWith('after'), 'nothing more for the viewer let go');
+    assert.equal(ready.end, undefined);
+    assert.equal(up.closed, false, 'the terminal stays');
+  });
+
+  it('never lets go of a slow viewer that is alone, or of viewers all behind: they wait only for themselves', async () => {
+    const h = harness();
+    const alone = new FakeViewer();
+    h.join(alone);
+    await settle();
+    alone.writes = false;
+    const up = h.upstreams[0]!;
+    up.print(Buffer.alloc(VIEWER_HIGH_WATER + 1, 0x61));
+    mock.timers.tick(SLOW_VIEWER_MS * 3);
+    assert.equal(alone.end, undefined);
+    assert.equal(up.paused, true);
+    alone.flush();
+    assert.equal(up.paused, false);
+
+    const second = new FakeViewer();
+    h.join(second);
+    second.writes = false;
+    up.print(Buffer.alloc(VIEWER_HIGH_WATER + 1, 0x62));
+    assert.equal(up.paused, true);
+    mock.timers.tick(SLOW_VIEWER_MS * 3);
+    assert.deepEqual([alone.end, second.end], [undefined, undefined], 'both behind: neither waits for the other');
+    alone.flush();
+    second.flush();
+    assert.equal(up.paused, false);
+    mock.timers.tick(SLOW_VIEWER_MS * 3);
+    assert.deepEqual([alone.end, second.end], [undefined, undefined], 'caught up: nothing left to let go');
+  });
+
   it('refuses more than 64 KiB of input before the terminal is ready', () => {
     const h = harness();
     h.holdOpening();
@@ -357,5 +409,33 @@ describe('the scrollback', () => {
     assert.equal(String(s.replay()), 'hijk', 'cut after the first line end of what is kept');
     s.push(Buffer.from('0123456789ABCDEF'));
     assert.equal(String(s.replay()), '6789ABCDEF', 'no line end: the newest bytes');
+  });
+
+  it('holds what keeping all output and cutting it would, however the output is cut into pieces', () => {
+    const pieces = fc.array(fc.oneof(fc.constantFrom('\n', 'x'), fc.string({ maxLength: 40 }), fc.string({ minLength: 60, maxLength: 200 })), { maxLength: 60 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), pieces, (limit, texts) => {
+        const s = new Scrollback(limit);
+        let all = '';
+        for (const text of texts) {
+          s.push(Buffer.from(text, 'latin1'));
+          all += text;
+        }
+        const kept = all.slice(-limit);
+        const lineEnd = kept.indexOf('\n');
+        const expected = all.length > limit && lineEnd >= 0 ? kept.slice(lineEnd + 1) : kept;
+        assert.equal(s.replay().toString('latin1'), expected);
+        assert.equal(s.size, kept.length);
+      }),
+      { seed: 20261202, numRuns: 2000 },
+    );
+  });
+
+  it('a replay is a copy: output pushed after it does not change it', () => {
+    const s = new Scrollback(8);
+    s.push(Buffer.from('abcdefgh'));
+    const replay = s.replay();
+    s.push(Buffer.from('12345678'));
+    assert.equal(String(replay), 'abcdefgh');
   });
 });

@@ -1,6 +1,7 @@
 // The terminal bridge against a stand-in termproxy, through the session's shared terminal: the
 // ready signal and the output that came with `OK`, input sent before the terminal was ready,
-// keep-alive pings, and a failure's close code and reason.
+// keep-alive pings, a failure's close code and reason, and a viewer that stops reading let go
+// while its co-viewer reads on.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,9 @@ let upstreamReceived = '';
 let open: () => Promise<LoggedInTerminal>;
 let terminals: SharedTerminals;
 let nextSession = 0;
+/** Output a flood sends: more than loopback's socket buffers and a viewer's high-water mark hold. */
+const FLOOD_CHUNKS = 256;
+const SLOW_VIEWER_MS = 300;
 
 async function listen(server: WebSocketServer): Promise<string> {
   await once(server, 'listening');
@@ -43,15 +47,18 @@ before(async () => {
     ws.on('error', () => {});
     ws.once('message', () => {
       ws.send(Buffer.from('OKlogin: '));
-      ws.on('message', (data) => (upstreamReceived += String(data)));
+      ws.on('message', (data) => {
+        upstreamReceived += String(data);
+        if (String(data).includes('flood')) for (let i = 0; i < FLOOD_CHUNKS; i++) ws.send(Buffer.alloc(64 * 1024, 0x61));
+      });
     });
   });
-  terminals = new SharedTerminals({ graceMs: 0, openTimeoutMs: 2000, log: silentLogger, keepAliveMs: 150 });
+  terminals = new SharedTerminals({ graceMs: 0, openTimeoutMs: 2000, log: silentLogger, keepAliveMs: 150, slowViewerMs: SLOW_VIEWER_MS });
   gateway = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(gateway, 'listening');
-  gateway.on('connection', (browser) => {
-    // Each browser its own session here: sharing is shared-terminal.test.ts's.
-    const session = `s${nextSession++}`;
+  gateway.on('connection', (browser, request) => {
+    // Each browser its own session, unless its path names one: sharing is mostly shared-terminal.test.ts's.
+    const session = request.url && request.url.length > 1 ? request.url.slice(1) : `s${nextSession++}`;
     void runTermBridge(browser, {
       join: (viewer, options) => terminals.join(session, session, () => open(), viewer, options),
       viewOnly: false,
@@ -69,8 +76,8 @@ after(async () => {
   }
 });
 
-async function browser(): Promise<{ ws: WebSocket; frames: Buffer[]; closed: Promise<{ code: number; reason: string }> }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${(gateway.address() as AddressInfo).port}/`);
+async function browser(session = ''): Promise<{ ws: WebSocket; frames: Buffer[]; closed: Promise<{ code: number; reason: string }> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${(gateway.address() as AddressInfo).port}/${session}`);
   ws.on('error', () => {});
   const frames: Buffer[] = [];
   ws.on('message', (data) => frames.push(data as Buffer));
@@ -117,4 +124,22 @@ test('malformed input closes with 1008', async () => {
   const { ws, closed } = await browser();
   ws.send('x');
   assert.equal((await closed).code, 1008);
+});
+
+test('a viewer that stops reading is let go with 1013 while its co-viewer reads the whole output', async () => {
+  open = openStandIn;
+  const reading = await browser('shared');
+  const asleep = await browser('shared');
+  let readingBytes = 0;
+  reading.ws.on('message', (data: Buffer) => (readingBytes += data.length));
+  await until(() => asleep.frames.length >= 2, 'the terminal, for the viewer about to stop reading');
+  // A tab in the background: its connection stays, its bytes are not read.
+  const asleepSocket = (asleep.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  asleepSocket.pause();
+  reading.ws.send('0:5:flood');
+  await until(() => readingBytes >= FLOOD_CHUNKS * 64 * 1024, 'the whole flood at the reading viewer');
+  asleepSocket.resume();
+  assert.deepEqual(await asleep.closed, { code: 1013, reason: 'too slow a connection' });
+  assert.ok(asleep.frames.reduce((n, f) => n + f.length, 0) < FLOOD_CHUNKS * 64 * 1024, 'the one let go did not get it all');
+  reading.ws.close();
 });

@@ -2,6 +2,7 @@ import WebSocket, { type RawData } from 'ws';
 import type { Logger } from '../../log.js';
 import { isProxmoxError } from '../../proxmox/errors.js';
 import { toBuffer } from '../../proxmox/upstream-socket.js';
+import { CLOSE_CODES } from '../outcomes.js';
 import { sendFrames } from '../relay.js';
 import { userFacingReason } from '../vnc-bridge.js';
 import type { MessageBudget } from '../message-budget.js';
@@ -33,7 +34,7 @@ export interface TermBridgeOptions {
 }
 
 export interface TermBridgeOutcome {
-  reason: 'browser_closed' | 'upstream_closed' | 'upstream_failed' | 'protocol_error';
+  reason: 'browser_closed' | 'browser_too_slow' | 'upstream_closed' | 'upstream_failed' | 'protocol_error';
   error?: Error;
 }
 
@@ -87,6 +88,9 @@ export function runTermBridge(browser: WebSocket, opts: TermBridgeOptions): Prom
           if (end.reason === 'upstream_failed') {
             const code = isProxmoxError(end.error, 'serial_not_configured') ? SERIAL_NOT_CONFIGURED_CLOSE_CODE : CONSOLE_UNAVAILABLE_CLOSE_CODE;
             browser.close(code, termFailureReason(end.error));
+          } else if (end.reason === 'browser_too_slow') {
+            // The page reconnects on it, and is sent the recent output.
+            browser.close(CLOSE_CODES.tryAgainLater, 'too slow a connection');
           } else {
             browser.close(1000, 'console closed');
           }

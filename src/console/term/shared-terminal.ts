@@ -18,10 +18,17 @@ const MAX_EARLY_BYTES = 64 * 1024;
  * is half that again: a slow browser costs bounded memory (and slows its co-viewers, as it would
  * slow a shared terminal anywhere).
  */
-const VIEWER_HIGH_WATER = 1024 * 1024;
+export const VIEWER_HIGH_WATER = 1024 * 1024;
+/**
+ * How long viewers that keep the terminal unread may hold it for co-viewers who are ready: a tab
+ * that stopped reading (a phone in the background, a laptop asleep behind a NAT that keeps the
+ * connection) would otherwise freeze everyone's terminal for as long as it stays. It is let go
+ * (the page reconnects, and is sent the recent output); alone, it only ever waits for itself.
+ */
+export const SLOW_VIEWER_MS = 10_000;
 const PING = encodeTermMessage({ kind: 'ping' });
 
-export type TerminalEnd = { reason: 'upstream_closed'; error?: Error } | { reason: 'upstream_failed'; error: Error };
+export type TerminalEnd = { reason: 'upstream_closed'; error?: Error } | { reason: 'upstream_failed'; error: Error } | { reason: 'browser_too_slow' };
 
 /** One viewer's side, as the shared terminal drives it. */
 export interface TermViewer {
@@ -75,6 +82,7 @@ export interface SharedTerminalOptions {
   log: Logger;
   keepAliveMs?: number;
   scrollbackBytes?: number;
+  slowViewerMs?: number;
   /** The terminal is over: its registry forgets it. */
   onClosed(): void;
 }
@@ -97,6 +105,7 @@ export class SharedTerminal {
   private openTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
+  private slowTimer: NodeJS.Timeout | undefined;
   private paused = false;
   private sizeSeq = 0;
   private applied: { cols: number; rows: number } | undefined;
@@ -151,6 +160,7 @@ export class SharedTerminal {
     clearTimeout(this.openTimer);
     clearTimeout(this.graceTimer);
     clearInterval(this.keepAlive);
+    clearTimeout(this.slowTimer);
     if (wasOpening) this.opening.abort();
     if (this.ws) closeUpstream(this.ws);
     const members = [...this.members];
@@ -195,7 +205,26 @@ export class SharedTerminal {
     if (!this.paused && [...this.members].some((m) => m.pending > VIEWER_HIGH_WATER)) {
       this.paused = true;
       this.ws?.pause();
+      this.slowTimer = setTimeout(() => this.letSlowViewersGo(), this.opts.slowViewerMs ?? SLOW_VIEWER_MS);
     }
+  }
+
+  /** Still paused: the viewers behind are let go if others are ready, else it looks again later. */
+  private letSlowViewersGo(): void {
+    this.slowTimer = undefined;
+    if (!this.paused || this.state !== 'open') return;
+    const slow = [...this.members].filter((m) => m.pending > VIEWER_HIGH_WATER / 2);
+    if (slow.length === this.members.size) {
+      this.slowTimer = setTimeout(() => this.letSlowViewersGo(), this.opts.slowViewerMs ?? SLOW_VIEWER_MS);
+      return;
+    }
+    for (const member of slow) {
+      this.opts.log.info('viewer let go: it has not read the terminal for co-viewers', { unsent: member.pending });
+      this.members.delete(member);
+      member.viewer.ended({ reason: 'browser_too_slow' });
+    }
+    this.applySize();
+    this.resumeIfDrained();
   }
 
   private deliver(member: Member, bytes: Buffer): void {
@@ -213,6 +242,8 @@ export class SharedTerminal {
     if (!this.paused || this.state !== 'open') return;
     for (const member of this.members) if (member.pending > VIEWER_HIGH_WATER / 2) return;
     this.paused = false;
+    clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
     this.ws?.resume();
   }
 
@@ -289,6 +320,7 @@ export interface SharedTerminalsOptions {
   log: Logger;
   keepAliveMs?: number;
   scrollbackBytes?: number;
+  slowViewerMs?: number;
 }
 
 /**
@@ -322,6 +354,7 @@ export class SharedTerminals {
         log: this.opts.log.child('CONSOLE', { session: sessionId }),
         ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}),
         ...(this.opts.scrollbackBytes !== undefined ? { scrollbackBytes: this.opts.scrollbackBytes } : {}),
+        ...(this.opts.slowViewerMs !== undefined ? { slowViewerMs: this.opts.slowViewerMs } : {}),
         onClosed: () => {
           if (this.bySession.get(sessionId) !== created) return;
           this.bySession.delete(sessionId);
@@ -342,6 +375,11 @@ export class SharedTerminals {
 
   get count(): number {
     return this.bySession.size;
+  }
+
+  /** The sessions with a terminal here, watched or in their grace. */
+  sessionIds(): Iterable<string> {
+    return this.bySession.keys();
   }
 
   /** The session ended: its terminal closes now, grace or not. */
