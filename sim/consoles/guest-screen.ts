@@ -19,16 +19,29 @@ const TEXT_TOP = MARGIN + CELL_HEIGHT * TITLE_SCALE + 16 + CELL_HEIGHT * CAPTION
 /** Where typed text is drawn; redrawn as a whole when the text changes. */
 export const TEXT_AREA: Region = { x: 0, y: TEXT_TOP, w: SCREEN_WIDTH, h: SCREEN_HEIGHT - TEXT_TOP };
 
-const TEXT_COLUMNS = Math.floor((SCREEN_WIDTH - 2 * MARGIN) / (CELL_WIDTH * TEXT_SCALE));
-const TEXT_ROWS = Math.floor((TEXT_AREA.h - MARGIN) / (CELL_HEIGHT * TEXT_SCALE));
+export const TEXT_COLUMNS = Math.floor((SCREEN_WIDTH - 2 * MARGIN) / (CELL_WIDTH * TEXT_SCALE));
+export const TEXT_ROWS = Math.floor((TEXT_AREA.h - MARGIN) / (CELL_HEIGHT * TEXT_SCALE));
 
-/** Screen lines for the text: wrapped at the screen width, the newest that fit, with a cursor. */
-function visibleLines(text: string): string[] {
-  const lines: string[] = [];
-  for (const line of `${text}_`.split('\n')) {
-    for (let at = 0; at === 0 || at < line.length; at += TEXT_COLUMNS) lines.push(line.slice(at, at + TEXT_COLUMNS));
+/**
+ * Screen lines for the text: wrapped at the screen width, the newest that fit, with a cursor.
+ * Only the tail is wrapped, from the start of the last line (given, so not searched for: typing
+ * without Enter makes one line as long as all that was typed), back to earlier lines only while
+ * rows are left; otherwise every key would cost more than the one before, for every viewer.
+ */
+export function visibleLines(text: string, lastLineStart = text.lastIndexOf('\n') + 1): string[] {
+  // The cursor is one more character of the last line.
+  const slice = (from: number, to: number) => (to > text.length ? `${text.slice(from)}_` : text.slice(from, to));
+  const rows: string[] = [];
+  let end = text.length + 1;
+  let start = lastLineStart;
+  for (;;) {
+    const chunks = Math.max(1, Math.ceil((end - start) / TEXT_COLUMNS));
+    for (let i = chunks - 1; i >= 0 && rows.length < TEXT_ROWS; i--) rows.push(slice(start + i * TEXT_COLUMNS, Math.min(end, start + (i + 1) * TEXT_COLUMNS)));
+    if (start === 0 || rows.length === TEXT_ROWS) break;
+    end = start - 1;
+    start = end === 0 ? 0 : text.lastIndexOf('\n', end - 1) + 1;
   }
-  return lines.slice(-TEXT_ROWS);
+  return rows.reverse();
 }
 
 export class GuestScreen {
@@ -58,7 +71,7 @@ export class GuestScreen {
 
   private drawText(): void {
     this.framebuffer.fill(TEXT_AREA, BACKGROUND);
-    visibleLines(this.keys.text).forEach((line, row) => {
+    visibleLines(this.keys.text, this.keys.lastLineStart).forEach((line, row) => {
       this.framebuffer.drawText(line, MARGIN, TEXT_TOP + row * CELL_HEIGHT * TEXT_SCALE, TEXT_SCALE, TEXT_COLOUR);
     });
   }
