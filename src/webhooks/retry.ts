@@ -28,12 +28,13 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
 }
 
 /**
- * When to try an event again after `failures` failed attempts, or null to give it up: the
- * receiver's Retry-After when it sent one, else the backoff; the last try falls at the end of
- * the window, not after it.
+ * When to try an event again after `failures` failed attempts, or null to give it up: after the
+ * backoff, or the receiver's Retry-After when that is longer; the last try falls at the end of
+ * the window, not after it. Retry-After never shortens the wait: `0` or a past date would have
+ * every worker of every replica send the event again at once, for the whole window.
  */
 export function nextAttemptAt(policy: RetryPolicy, failures: number, enqueuedAt: number, now: number, retryAfterMs: number | null): number | null {
   const deadline = enqueuedAt + policy.windowMs;
   if (now >= deadline) return null;
-  return Math.min(now + (retryAfterMs ?? backoffMs(policy, failures)), deadline);
+  return Math.min(now + Math.max(retryAfterMs ?? 0, backoffMs(policy, failures)), deadline);
 }

@@ -55,10 +55,56 @@ describe('webhook retries', () => {
     assert.equal(nextAttemptAt(DEFAULT_RETRY, 1, 0, HOUR, 0), null);
   });
 
+  it('never waits less than the backoff, whatever Retry-After says', () => {
+    const now = Date.parse('2026-12-02T04:00:00Z');
+    assert.equal(nextAttemptAt(DEFAULT_RETRY, 1, now, now, parseRetryAfter('0', now)), now + 1_000, 'Retry-After: 0');
+    assert.equal(nextAttemptAt(DEFAULT_RETRY, 1, now, now, parseRetryAfter('Wed, 02 Dec 2026 03:00:00 GMT', now)), now + 1_000, 'a date in the past');
+    assert.equal(nextAttemptAt(DEFAULT_RETRY, 4, now, now, 2_000), now + 8_000, 'shorter than the fourth backoff');
+  });
+
   it('signs `<t>.<body>` with HMAC-SHA256 in the Stripe layout', () => {
     const body = '{"id":"evt_1"}';
     const mac = createHmac('sha256', 'k'.repeat(32)).update(`1700000000.${body}`).digest('hex');
     assert.equal(signatureHeader('k'.repeat(32), 1700000000, body), `t=1700000000,v1=${mac}`);
+  });
+
+  it('does not send again at once to a receiver answering 503 with Retry-After: 0', async () => {
+    let clock = Date.parse('2026-12-02T04:00:00Z');
+    let seen = 0;
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        seen++;
+        response.writeHead(seen === 1 ? 503 : 200, seen === 1 ? { 'retry-after': '0' } : {}).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const store = new MemoryWebhookStore(100, () => clock);
+    const deliverer = new WebhookDeliverer({
+      store,
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      secret: 's'.repeat(32),
+      timeoutMs: 5_000,
+      retry: DEFAULT_RETRY,
+      concurrency: 2,
+      log: silentLogger,
+      metrics: new WebhookMetrics(new Registry(), () => store.depth()),
+      now: () => clock,
+    });
+    try {
+      await store.tokenCreated('link', eventParts('token.created', null, {}, clock), commonFields('abc…', 100, undefined), clock + 60_000);
+      deliverer.start();
+      await poll(async () => seen, (n) => n === 1, 'the first attempt');
+      // The clock stands still: an attempt due "now" would be claimed again and again.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(seen, 1, 'not tried again before the backoff');
+      clock += 1_000;
+      await poll(async () => store.depth(), (n) => n === 0, 'the retry after the backoff');
+      assert.equal(seen, 2);
+    } finally {
+      await deliverer.close();
+      server.close();
+    }
   });
 
   it('holds an event its receiver answered 503 with Retry-After until then, and gives up one an hour old', async () => {
