@@ -9,12 +9,14 @@ import type { Delivery, WebhookStore } from './store.js';
 /** When nothing is due, how often the store is asked again (events queued by other replicas). */
 const IDLE_POLL_MS = 250;
 const USER_AGENT = 'proxmoxvnc-webhooks/1';
+/** An answer's body is read (to keep the connection) up to this much, then the connection is dropped. */
+const ANSWER_READ_LIMIT = 128 * 1024;
 
 export interface DelivererOptions {
   store: WebhookStore;
   url: string;
   secret: string;
-  /** For one attempt: connecting, the answer's headers and its body each. */
+  /** For one attempt as a whole: connecting, the answer's headers and its body. */
   timeoutMs: number;
   retry: RetryPolicy;
   /** Deliveries at once; one per order key at most, so order holds. */
@@ -41,8 +43,10 @@ export class WebhookDeliverer {
 
   constructor(private readonly options: DelivererOptions) {
     this.now = options.now ?? Date.now;
-    this.agent = new Agent({ connect: { timeout: options.timeoutMs }, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
-    // Past every timeout of an attempt: a lease lapses only when its holder died.
+    // undici's header and body timeouts are per phase, the body's only between chunks: each
+    // attempt's own deadline (deliver) bounds the whole of it. Connecting may use all of it, not undici's 10 s.
+    this.agent = new Agent({ connect: { timeout: options.timeoutMs } });
+    // Well past an attempt's deadline and the store update after it: a lease lapses only when its holder died.
     this.leaseMs = 3 * options.timeoutMs + 5_000;
     this.target = new URL(options.url).origin;
   }
@@ -101,11 +105,15 @@ export class WebhookDeliverer {
   private async deliver(delivery: Delivery): Promise<void> {
     const { store, url, secret } = this.options;
     let failure: { reason: string; status?: number; retryAfterMs: number | null };
+    // A receiver trickling its answer must not hold the attempt past its lease: another worker
+    // would send the same event beside it.
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = AbortSignal.any([this.stopping.signal, deadline]);
     try {
       const answer = await request(url, {
         method: 'POST',
         dispatcher: this.agent,
-        signal: this.stopping.signal,
+        signal,
         headers: {
           'content-type': 'application/json',
           'user-agent': USER_AGENT,
@@ -113,7 +121,10 @@ export class WebhookDeliverer {
         },
         body: delivery.body,
       });
-      await answer.body.dump().catch(() => {});
+      // The body is part of the attempt (webhook_timeout covers it); one broken off otherwise counts by its status.
+      await answer.body.dump({ limit: ANSWER_READ_LIMIT, signal }).catch((error: unknown) => {
+        if (signal.aborted) throw error;
+      });
       if (answer.statusCode >= 200 && answer.statusCode < 300) {
         this.options.metrics.delivered.inc();
         await this.settle(() => store.done(delivery, this.now()));
@@ -128,7 +139,7 @@ export class WebhookDeliverer {
         return;
       }
       const code = (error as { code?: string }).code ?? '';
-      failure = { reason: /TIMEOUT/.test(code) ? 'timeout' : 'network', retryAfterMs: null };
+      failure = { reason: deadline.aborted || /TIMEOUT/.test(code) ? 'timeout' : 'network', retryAfterMs: null };
       this.warn(failure.reason, 'webhook delivery failed', { target: this.target, reason: failure.reason, error });
     }
     this.options.metrics.failures.labels(failure.reason).inc();
