@@ -5,8 +5,10 @@ import type { EventParts } from './event.js';
 import type { Delivery, QueueResult, WebhookStore } from './store.js';
 
 /**
- * Every key outlives the retry window by far; each push renews them. Events are given up within
- * the window, so a key that expires holds nothing anyone waits for.
+ * Every key outlives the retry window by far; each push renews them (a key's list: each push to
+ * that key). A list can still expire with events in it, when a backlog drains slower than that or
+ * Redis evicts it: `counts` holds each key's share of `depth`, so those events leave depth the next
+ * time their key is touched rather than filling the queue for good.
  */
 const QUEUE_TTL_MS = 3 * 60 * 60 * 1000;
 /** Tokens live at most an hour (token_ttl); their watch set is renewed with each new token. */
@@ -15,15 +17,41 @@ const WATCH_TTL_MS = 3 * 60 * 60 * 1000;
 // Every key is under the {webhooks} hash tag: on Redis Cluster one node holds the whole queue,
 // so each script can reach the queue of any order key. KEYS[1] names the tag for routing;
 // ARGV[1] is the tag's key prefix.
-const PUSH = `
+
+// recount: how many events a key's list holds once this script took `taken` from it; what else
+// depth counted for the key was lost with an expired list and leaves depth too. A key without a
+// count (queued before counts existed) is taken at its list's word.
+const RECOUNT = `
+local function recount(base, key, taken, ttl)
+  local counts = base .. 'counts'
+  local left = redis.call('LLEN', base .. 'q:' .. key)
+  local counted = tonumber(redis.call('HGET', counts, key) or (left + taken))
+  if counted > left then redis.call('DECRBY', base .. 'depth', counted - left) end
+  if counted ~= left then
+    if left > 0 then
+      redis.call('HSET', counts, key, left)
+      redis.call('PEXPIRE', counts, ttl)
+    else redis.call('HDEL', counts, key) end
+  end
+  return left
+end
+`;
+
+const PUSH = `${RECOUNT}
 local function push(base, key, body, now, max, ttl)
+  local fresh = recount(base, key, 0, ttl) == 0
   if tonumber(redis.call('GET', base .. 'depth') or '0') >= tonumber(max) then return 'full' end
   local q = base .. 'q:' .. key
-  redis.call('RPUSH', q, cjson.encode({at = now, body = body}))
+  if fresh then
+    -- A lease, failures or due time left from a lost list are not this event's.
+    redis.call('HDEL', base .. 'leases', key)
+    redis.call('HDEL', base .. 'failures', key)
+    redis.call('ZADD', base .. 'ready', now, key)
+  else redis.call('ZADD', base .. 'ready', 'NX', now, key) end
+  redis.call('HSET', base .. 'counts', key, redis.call('RPUSH', q, cjson.encode({at = now, body = body})))
   redis.call('PEXPIRE', q, ttl)
-  redis.call('ZADD', base .. 'ready', 'NX', now, key)
   redis.call('INCR', base .. 'depth')
-  for _, name in ipairs({'ready', 'depth', 'leases', 'failures'}) do redis.call('PEXPIRE', base .. name, ttl) end
+  for _, name in ipairs({'ready', 'depth', 'counts', 'leases', 'failures'}) do redis.call('PEXPIRE', base .. name, ttl) end
   return 'queued'
 end
 `;
@@ -65,29 +93,33 @@ const SCRIPTS = {
     end
     return push(base, found[1] or ARGV[2], ARGV[3] .. (found[2] or ARGV[5]) .. ARGV[4], ARGV[7], ARGV[8], ARGV[9])`,
   // ARGV: base, now, leaseMs, lease, ttl. A leased key is due again when its lease ends: a dead holder's events go to another replica.
-  webhookClaim: `
+  // Keys whose list is gone are let go on the way, a bounded number per call.
+  webhookClaim: `${RECOUNT}
     local base = ARGV[1]
-    local due = redis.call('ZRANGEBYSCORE', base .. 'ready', '-inf', ARGV[2], 'LIMIT', 0, 1)
-    local key = due[1]
-    if not key then return false end
-    local head = redis.call('LINDEX', base .. 'q:' .. key, 0)
-    if not head then
+    local key, head
+    for _ = 1, 32 do
+      key = redis.call('ZRANGEBYSCORE', base .. 'ready', '-inf', ARGV[2], 'LIMIT', 0, 1)[1]
+      if not key then return false end
+      head = redis.call('LINDEX', base .. 'q:' .. key, 0)
+      if head then break end
+      recount(base, key, 0, ARGV[5])
       redis.call('ZREM', base .. 'ready', key)
-      return false
+      redis.call('HDEL', base .. 'leases', key)
+      redis.call('HDEL', base .. 'failures', key)
     end
+    if not head then return false end
     redis.call('ZADD', base .. 'ready', tonumber(ARGV[2]) + tonumber(ARGV[3]), key)
     redis.call('HSET', base .. 'leases', key, ARGV[4])
     redis.call('PEXPIRE', base .. 'leases', ARGV[5])
     return {key, head, redis.call('HGET', base .. 'failures', key) or '0'}`,
-  // ARGV: base, key, lease, now
-  webhookDone: `
+  // ARGV: base, key, lease, now, ttl
+  webhookDone: `${RECOUNT}
     local base = ARGV[1]
     if redis.call('HGET', base .. 'leases', ARGV[2]) ~= ARGV[3] then return 0 end
     redis.call('HDEL', base .. 'leases', ARGV[2])
     redis.call('HDEL', base .. 'failures', ARGV[2])
-    local q = base .. 'q:' .. ARGV[2]
-    if redis.call('LPOP', q) then redis.call('DECR', base .. 'depth') end
-    if redis.call('LLEN', q) > 0 then redis.call('ZADD', base .. 'ready', ARGV[4], ARGV[2])
+    local taken = redis.call('LPOP', base .. 'q:' .. ARGV[2]) and 1 or 0
+    if recount(base, ARGV[2], taken, ARGV[5]) > 0 then redis.call('ZADD', base .. 'ready', ARGV[4], ARGV[2])
     else redis.call('ZREM', base .. 'ready', ARGV[2]) end
     return 1`,
   // ARGV: base, key, lease, at, failed, ttl
@@ -165,7 +197,7 @@ export class RedisWebhookStore implements WebhookStore {
   }
 
   async done(delivery: Delivery, now: number): Promise<void> {
-    await this.run('removing a delivered event', 'webhookDone', delivery.key, delivery.lease, now);
+    await this.run('removing a delivered event', 'webhookDone', delivery.key, delivery.lease, now, QUEUE_TTL_MS);
   }
 
   async retry(delivery: Delivery, at: number, failed: boolean): Promise<void> {
