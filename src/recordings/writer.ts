@@ -27,6 +27,8 @@ export interface WriterOptions {
 export class RecordingWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes flushed but not yet written: behind a slow disk they wait in `writing`, held all the same. */
+  private flushedBytes = 0;
   /** Bytes accepted: written or queued. */
   private accepted = 0;
   private writing: Promise<void> = Promise.resolve();
@@ -69,7 +71,7 @@ export class RecordingWriter {
       this.stop('size_limit');
       return false;
     }
-    if (this.pendingBytes + bytes.length > MAX_PENDING_BYTES) {
+    if (this.pendingBytes + this.flushedBytes + bytes.length > MAX_PENDING_BYTES) {
       this.stop('disk_too_slow');
       return false;
     }
@@ -99,10 +101,9 @@ export class RecordingWriter {
     this.closed = true;
     clearInterval(this.timer);
     this.flush();
+    // A file that opened is closed even after a write failed: a descriptor per connection otherwise.
     this.writing = this.writing
-      .then(async () => {
-        if (this.stoppedBy !== 'write_failed') await (await this.file).close();
-      })
+      .then(() => this.file.then((handle) => handle.close(), () => {}))
       .catch((error: Error) => this.failed(error));
     return this.writing;
   }
@@ -110,13 +111,19 @@ export class RecordingWriter {
   private flush(): void {
     if (this.pending.length === 0) return;
     const chunks = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
+    this.flushedBytes += bytes;
     this.writing = this.writing
       .then(async () => {
-        if (this.stoppedBy === 'write_failed') return;
-        // One system call for the lot (libuv loops over partial writes and IOV_MAX), no copy.
-        await (await this.file).writev(chunks);
+        try {
+          if (this.stoppedBy === 'write_failed') return;
+          // One system call for the lot (libuv loops over partial writes and IOV_MAX), no copy.
+          await (await this.file).writev(chunks);
+        } finally {
+          this.flushedBytes -= bytes;
+        }
       })
       .catch((error: Error) => this.failed(error));
   }
