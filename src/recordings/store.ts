@@ -12,6 +12,8 @@ export const RECORDING_ID = /^[0-9a-f]{32}$/;
 const EXTENSION: Record<RecordingKind, string> = { vnc: '.pvncrec', asciicast: '.cast' };
 const CONTENT_TYPE: Record<RecordingKind, string> = { vnc: 'application/octet-stream', asciicast: 'application/x-asciicast' };
 const SIDECAR = '.json';
+/** Sidecars `list` reads together: the readers share one queue of ids. */
+const LIST_READS_AT_ONCE = 16;
 
 /** Who and what was recorded, known when the recording begins. */
 export interface RecordingSubject {
@@ -142,8 +144,18 @@ export class RecordingStore {
   async list(): Promise<RecordingInfo[]> {
     const names = await readdir(this.options.dir);
     const ids = names.filter((name) => name.endsWith(SIDECAR)).map((name) => name.slice(0, -SIDECAR.length)).filter((id) => RECORDING_ID.test(id));
-    const infos = await Promise.all(ids.map((id) => this.info(id)));
-    return infos.filter((info): info is RecordingInfo => info !== null).sort((a, b) => b.started_at.localeCompare(a.started_at));
+    // A few sidecars at a time: thousands at once run out of descriptors, and info() takes a read
+    // that fails (EMFILE too) for no recording, so they would vanish from the list unsaid.
+    const infos: RecordingInfo[] = [];
+    const next = ids.values();
+    const reader = async () => {
+      for (const id of next) {
+        const info = await this.info(id);
+        if (info) infos.push(info);
+      }
+    };
+    await Promise.all(Array.from({ length: LIST_READS_AT_ONCE }, reader));
+    return infos.sort((a, b) => b.started_at.localeCompare(a.started_at));
   }
 
   /** A recording's description with its size and duration as they are on disk now; null when unknown. */
