@@ -2,7 +2,7 @@
 // test drives: exponential backoff from the first wait, capped, given up an hour after the event.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -16,6 +16,21 @@ import { signatureHeader } from '../../src/webhooks/signature.js';
 import { poll } from '../helpers/poll.js';
 
 const HOUR = 3_600_000;
+
+/** A deliverer to the local receiver `server`, on the test's clock. */
+function delivererTo(server: Server, store: MemoryWebhookStore, now: () => number, concurrency: number, metrics: WebhookMetrics): WebhookDeliverer {
+  return new WebhookDeliverer({
+    store,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    secret: 's'.repeat(32),
+    timeoutMs: 5_000,
+    retry: DEFAULT_RETRY,
+    concurrency,
+    log: silentLogger,
+    metrics,
+    now,
+  });
+}
 
 describe('webhook retries', () => {
   it('doubles the wait from one second, at most ten minutes apart', () => {
@@ -80,17 +95,7 @@ describe('webhook retries', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const store = new MemoryWebhookStore(100, () => clock);
-    const deliverer = new WebhookDeliverer({
-      store,
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-      secret: 's'.repeat(32),
-      timeoutMs: 5_000,
-      retry: DEFAULT_RETRY,
-      concurrency: 2,
-      log: silentLogger,
-      metrics: new WebhookMetrics(new Registry(), () => store.depth()),
-      now: () => clock,
-    });
+    const deliverer = delivererTo(server, store, () => clock, 2, new WebhookMetrics(new Registry(), () => store.depth()));
     try {
       await store.tokenCreated('link', eventParts('token.created', null, {}, clock), commonFields('abc…', 100, undefined), clock + 60_000);
       deliverer.start();
@@ -124,17 +129,7 @@ describe('webhook retries', () => {
     const store = new MemoryWebhookStore(100, () => clock);
     const registry = new Registry();
     const metrics = new WebhookMetrics(registry, () => store.depth());
-    const deliverer = new WebhookDeliverer({
-      store,
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-      secret: 's'.repeat(32),
-      timeoutMs: 5_000,
-      retry: DEFAULT_RETRY,
-      concurrency: 1,
-      log: silentLogger,
-      metrics,
-      now: () => clock,
-    });
+    const deliverer = delivererTo(server, store, () => clock, 1, metrics);
     try {
       await store.tokenCreated('link', eventParts('token.created', null, {}, clock), commonFields('abc…', 100, undefined), clock + 60_000);
       deliverer.start();
