@@ -1,6 +1,6 @@
-// Issue 9, fault suite in Chromium: what the console page tells its user when Proxmox cannot be
-// reached, does not answer in time, drops the console's websocket, or dies while the console
-// streams; the backend's code for the same in /status, and guest 300's console streaming through
+// Issue 9, fault suite in Chromium: what the console page (noVNC, and xterm.js for the text
+// console) tells its user when Proxmox cannot be reached, does not answer in time, drops the
+// console's websocket, or dies while the console streams; the backend's code for the same in /status, and guest 300's console streaming through
 // the same gateway all along. The words are the English catalog's, the outcome table's.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -52,14 +52,16 @@ describe('the console page when Proxmox fails', () => {
     assert.equal(await pageState(shown), 'disconnected');
   };
 
-  for (const [name, faults, code] of [
-    ['unreachable (the API refuses connections)', { unreachable: 'refuse' }, 'proxmox_unreachable'],
-    ['a timeout (every answer later than proxmox_timeout)', { delayMs: PROXMOX_TIMEOUT_S * 2000 }, 'proxmox_timeout'],
-    ['a timeout (packets dropped)', { unreachable: 'drop' }, 'proxmox_timeout'],
+  for (const [name, faults, code, params] of [
+    ['unreachable (the API refuses connections)', { unreachable: 'refuse' }, 'proxmox_unreachable', {}],
+    ['a timeout (every answer later than proxmox_timeout)', { delayMs: PROXMOX_TIMEOUT_S * 2000 }, 'proxmox_timeout', {}],
+    ['a timeout (packets dropped)', { unreachable: 'drop' }, 'proxmox_timeout', {}],
+    ['a text console, unreachable', { unreachable: 'refuse' }, 'proxmox_unreachable', { console: 'xterm' }],
+    ['a text console, a timeout (packets dropped)', { unreachable: 'drop' }, 'proxmox_timeout', { console: 'xterm' }],
   ] as const) {
     it(`${name}: "${en['outcome.console_unavailable.title']}" with Retry, ${code} in /status; Retry works once Proxmox is back`, async () => {
       f.steady.mark();
-      const { page: shown, url } = await page();
+      const { page: shown, url } = await page(params);
       f.sim.setFaults(faults);
       try {
         await shown.goto(url);
