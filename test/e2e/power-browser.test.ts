@@ -65,6 +65,9 @@ describe('power actions from the console page', () => {
     }
     assert.equal(await post(page, 'shutdown'), 200);
     assert.equal(guest().status, 'stopped');
+    // Started once the page shows the stopped guest, as its user would: a start within the page's
+    // own reconnect can find the console refused and the guest running again (CI on Node 24 did).
+    await page.getByText(en['outcome.guest_stopped.title']).waitFor({ timeout: 20_000 });
     assert.equal(await post(page, 'start'), 200);
     assert.equal(guest().status, 'running');
     assert.equal(await post(page, 'stop', false), 403, 'no power action without the page\'s header');
