@@ -205,8 +205,12 @@ export class SharedTerminal {
     if (!this.paused && [...this.members].some((m) => m.pending > VIEWER_HIGH_WATER)) {
       this.paused = true;
       this.ws?.pause();
-      this.slowTimer = setTimeout(() => this.letSlowViewersGo(), this.opts.slowViewerMs ?? SLOW_VIEWER_MS);
+      this.lookForSlowViewers();
     }
+  }
+
+  private lookForSlowViewers(): void {
+    this.slowTimer = setTimeout(() => this.letSlowViewersGo(), this.opts.slowViewerMs ?? SLOW_VIEWER_MS);
   }
 
   /** Still paused: the viewers behind are let go if others are ready, else it looks again later. */
@@ -215,16 +219,14 @@ export class SharedTerminal {
     if (!this.paused || this.state !== 'open') return;
     const slow = [...this.members].filter((m) => m.pending > VIEWER_HIGH_WATER / 2);
     if (slow.length === this.members.size) {
-      this.slowTimer = setTimeout(() => this.letSlowViewersGo(), this.opts.slowViewerMs ?? SLOW_VIEWER_MS);
+      this.lookForSlowViewers();
       return;
     }
     for (const member of slow) {
       this.opts.log.info('viewer let go: it has not read the terminal for co-viewers', { unsent: member.pending });
-      this.members.delete(member);
+      this.leave(member);
       member.viewer.ended({ reason: 'browser_too_slow' });
     }
-    this.applySize();
-    this.resumeIfDrained();
   }
 
   private deliver(member: Member, bytes: Buffer): void {
